@@ -1,0 +1,172 @@
+"""The ``crawler`` command: a thin click layer over the crawler and archive libraries."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from datetime import date
+
+import click
+
+from crawler import __version__
+
+DB_OPTION = click.option(
+    "--db", "db_path", envvar="CRAWLER_DB", default="archive.db", show_default=True,
+    type=click.Path(dir_okay=False), help="SQLite archive file (env CRAWLER_DB).",
+)
+
+# Exit codes, for cron (documented in the README).
+EXIT_OK = 0
+EXIT_PARTIAL = 1  # the crawl ran, but a target failed
+EXIT_USAGE = 2  # click's own code for bad options
+EXIT_CANNOT_RUN = 3  # could not run at all (bad archive, bad profile, ...)
+
+
+def _iso_date(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise click.BadParameter(f"expected a date as YYYY-MM-DD, got {value!r}")
+
+
+def _open_archive(db_path: str, must_exist: bool = True):
+    from archive import Archive
+
+    if must_exist and not os.path.exists(db_path):
+        raise click.ClickException(f"archive not found: {db_path}")
+    try:
+        return Archive(db_path)
+    except Exception as exc:  # a corrupt or foreign file
+        raise click.ClickException(f"cannot open archive {db_path}: {exc}") from exc
+
+
+@click.group()
+@click.version_option(__version__, prog_name="crawler")
+def cli():
+    """Crawl news sites into a SQLite archive, then query and export it."""
+
+
+@cli.command()
+@click.argument("targets", nargs=-1, required=True)
+@DB_OPTION
+@click.option("--since", callback=_iso_date, help="Skip sitemap/feed entries older than this date (YYYY-MM-DD).")
+@click.option("--limit", type=click.IntRange(min=0), default=0, help="At most N article pages per site (0: no limit).")
+@click.option("--base-url", help="Crawl a profile against another host: a mirror or a local copy.")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a Scrapy setting (repeatable).")
+@click.option("--log-level", default="INFO", show_default=True,
+              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
+@click.option("--log-file", type=click.Path(dir_okay=False), help="Write the log to this file.")
+@click.option("-q", "--quiet", is_flag=True, help="Log warnings and errors only; print just the summary line.")
+def crawl(targets, db_path, since, limit, base_url, overrides, log_level, log_file, quiet):
+    """Crawl TARGETS into the archive.
+
+    A TARGET is a site profile name (see `crawler profiles`), a profile .toml file, or a
+    site's homepage URL (generic discovery: robots.txt sitemaps, feeds, listings).
+    """
+    from crawler.profiles import ProfileError, resolve_target
+    from crawler.run import run_crawl
+
+    try:
+        for target in targets:
+            resolve_target(target, base_url)
+    except ProfileError as exc:
+        raise click.ClickException(str(exc))
+    settings = {}
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--set")
+        settings[key.strip()] = value
+    try:
+        summary = run_crawl(list(targets), db_path, since=since, limit=limit, base_url=base_url,
+                            settings=settings, log_level="WARNING" if quiet else log_level,
+                            log_file=log_file)
+    except Exception as exc:
+        click.echo(f"crawler: could not run: {exc}", err=True)
+        sys.exit(EXIT_CANNOT_RUN)
+    click.echo(summary["line"])
+    sys.exit(EXIT_OK if summary["status"] == "ok" or summary["status"] == "partial" and summary["stored"] else
+             EXIT_PARTIAL)
+
+
+@cli.command()
+@DB_OPTION
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "txt"]), required=True)
+@click.option("--out", type=click.Path(dir_okay=False, allow_dash=True), required=True, help="Output file, or - for stdout.")
+@click.option("--site", help="Only this site.")
+@click.option("--from", "date_from", callback=_iso_date, help="Published on or after this day (YYYY-MM-DD).")
+@click.option("--to", "date_to", callback=_iso_date, help="Published on or before this day (YYYY-MM-DD).")
+@click.option("--lang", "language", help="Only this language (ISO 639-1: ru, kk, en).")
+def export(db_path, fmt, out, site, date_from, date_to, language):
+    """Export articles as JSON lines, CSV or the plain-text corpus format."""
+    from archive.export import export as do_export
+
+    archive = _open_archive(db_path)
+    try:
+        if out == "-":
+            count = do_export(archive, fmt, sys.stdout, site=site, language=language,
+                              date_from=date_from, date_to=date_to)
+        else:
+            count = do_export(archive, fmt, out, site=site, language=language,
+                              date_from=date_from, date_to=date_to)
+    finally:
+        archive.close()
+    click.echo(f"exported {count} articles to {out}", err=out == "-")
+
+
+@cli.command()
+@DB_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def summary(db_path, as_json):
+    """Counts of what the archive holds."""
+    archive = _open_archive(db_path)
+    try:
+        data = archive.summary()
+    finally:
+        archive.close()
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+        return
+    for key, value in data.items():
+        if isinstance(value, dict):
+            click.echo(f"{key}:")
+            for k, v in value.items():
+                click.echo(f"  {k}: {v}")
+        else:
+            click.echo(f"{key}: {value}")
+
+
+@cli.command()
+@DB_OPTION
+@click.option("--site", help="Only pages of this site.")
+def reextract(db_path, site):
+    """Re-run extraction on the stored pages, without fetching anything."""
+    from crawler.reextract import reextract_archive
+
+    archive = _open_archive(db_path)
+    try:
+        counts = reextract_archive(archive, site=site)
+    finally:
+        archive.close()
+    click.echo(", ".join(f"{k} {v}" for k, v in counts.items()))
+
+
+@cli.command()
+def profiles():
+    """List the bundled site profiles."""
+    from crawler.profiles import bundled_profiles
+
+    for name, profile in sorted(bundled_profiles().items()):
+        click.echo(f"{name}\t{profile.start_urls[0]}\t{','.join(profile.languages)}\t{profile.timezone}")
+
+
+def main():
+    cli(prog_name="crawler")
+
+
+if __name__ == "__main__":
+    main()

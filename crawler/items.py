@@ -1,0 +1,26 @@
+"""The item that flows from the spider through the pipelines into the archive."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class FetchedPage:
+    """One fetch of an article candidate, successful or not.
+
+    The spider fills the fetch fields; the extraction pipeline adds ``article`` (a dict of
+    :class:`crawler.extract.Article` fields plus ``site`` and ``content_hash``) or ``error``.
+    """
+
+    url: str
+    site: str
+    fetched_at: str
+    final_url: str | None = None
+    status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str | None = None
+    body: bytes | None = None
+    encoding: str | None = None
+    error: str | None = None
+    article: dict | None = None

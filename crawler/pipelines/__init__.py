@@ -1,0 +1,1 @@
+"""Item pipelines: extraction (HTML -> article record), then storage (-> archive)."""

@@ -1,0 +1,175 @@
+"""Site profiles: what the crawler knows about one news site.
+
+A profile is a small TOML file (see ``spiders/profiles/``).  A bare homepage URL given on the
+command line gets a generic profile built on the fly, so every site is crawled through the same
+code path.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+DEFAULT_LANGUAGES = ("ru", "kk", "en")
+DEFAULT_TIMEZONE = "Asia/Almaty"
+
+# Paths that are navigation, never articles, on practically every news site.
+_NON_ARTICLE = re.compile(
+    r"/(?:tags?|category|categories|rubric|section|authors?|search|page|login|register|"
+    r"about|contacts?|advert\w*|rss|feed|sitemap|amp/?$)(?:/|$|\?)",
+    re.IGNORECASE,
+)
+_STATIC = re.compile(r"\.(?:jpe?g|png|gif|webp|svg|css|js|ico|woff2?|ttf|mp[34]|zip|xml|json)$", re.I)
+# A slug of three or more words, a long numeric id, or a date in the path.
+_ARTICLE_HINT = re.compile(
+    r"(?:[\w%]+[-_]){2,}[\w%]+|\d{5,}|/(?:19|20)\d\d[/-]\d\d?(?:[/-]\d\d?)?(?:/|$)",
+    re.IGNORECASE,
+)
+
+
+class ProfileError(ValueError):
+    """A profile file is missing, unreadable or has invalid fields."""
+
+
+@dataclass(frozen=True)
+class SiteProfile:
+    name: str
+    start_urls: tuple[str, ...]
+    allowed_domains: tuple[str, ...]
+    sitemaps: tuple[str, ...] = ()
+    feeds: tuple[str, ...] = ()
+    article_url_pattern: str | None = None
+    date_selector: str | None = None
+    languages: tuple[str, ...] = DEFAULT_LANGUAGES
+    timezone: str = DEFAULT_TIMEZONE
+    # How many listing pages (?page=N, /page/N/) discovery may follow per site.
+    max_listing_pages: int = 5
+    settings: dict = field(default_factory=dict, compare=False, hash=False)
+    generic: bool = False
+
+    @property
+    def root(self) -> str:
+        parts = urlsplit(self.start_urls[0])
+        return urlunsplit((parts.scheme, parts.netloc, "/", "", ""))
+
+    def owns(self, url: str) -> bool:
+        """True when ``url`` is on one of the profile's domains (or a subdomain)."""
+        host = (urlsplit(url).hostname or "").lower()
+        return any(host == d or host.endswith("." + d) for d in self.allowed_domains)
+
+    def is_article_url(self, url: str) -> bool:
+        """Does ``url`` look like an article of this site (before fetching it)?"""
+        if not self.owns(url):
+            return False
+        parts = urlsplit(url)
+        path = parts.path or "/"
+        if _STATIC.search(path):
+            return False
+        if self.article_url_pattern:
+            return re.search(self.article_url_pattern, path) is not None
+        if path == "/" or _NON_ARTICLE.search(path):
+            return False
+        return _ARTICLE_HINT.search(path) is not None
+
+    def rebased(self, base_url: str) -> "SiteProfile":
+        """The same profile pointed at another host: a mirror, an archived or a local copy."""
+        new = urlsplit(base_url.rstrip("/") + "/")
+        old_root = self.root
+
+        def move(u: str) -> str:
+            return new.scheme + "://" + new.netloc + "/" + u[len(old_root):] if u.startswith(old_root) else u
+
+        return replace(
+            self,
+            start_urls=tuple(move(u) for u in self.start_urls),
+            sitemaps=tuple(move(u) for u in self.sitemaps),
+            feeds=tuple(move(u) for u in self.feeds),
+            allowed_domains=(new.hostname or "",),
+        )
+
+
+def generic_profile(url: str) -> SiteProfile:
+    """A profile for a bare homepage URL: generic discovery and article heuristics."""
+    parts = urlsplit(url if "://" in url else "https://" + url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ProfileError(f"not a site profile name nor an http(s) URL: {url!r}")
+    host = parts.hostname.lower()
+    start = urlunsplit((parts.scheme, parts.netloc.lower(), parts.path or "/", parts.query, ""))
+    name = host[4:] if host.startswith("www.") else host
+    domain = name
+    return SiteProfile(name=name, start_urls=(start,), allowed_domains=(domain,), generic=True)
+
+
+def _profile_from_toml(text: str, source: str) -> SiteProfile:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(f"{source}: invalid TOML: {exc}") from exc
+    try:
+        name = data["name"]
+        start_urls = tuple(data["start_urls"])
+    except KeyError as exc:
+        raise ProfileError(f"{source}: missing required field {exc.args[0]!r}") from exc
+    if not start_urls:
+        raise ProfileError(f"{source}: start_urls is empty")
+    allowed = tuple(data.get("allowed_domains") or [urlsplit(start_urls[0]).hostname])
+    pattern = data.get("article_url_pattern")
+    if pattern:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ProfileError(f"{source}: bad article_url_pattern: {exc}") from exc
+    known = {
+        "name", "start_urls", "allowed_domains", "sitemaps", "feeds", "article_url_pattern",
+        "date_selector", "languages", "timezone", "max_listing_pages", "settings",
+    }
+    unknown = set(data) - known
+    if unknown:
+        raise ProfileError(f"{source}: unknown fields {sorted(unknown)}")
+    return SiteProfile(
+        name=name,
+        start_urls=start_urls,
+        allowed_domains=allowed,
+        sitemaps=tuple(data.get("sitemaps", ())),
+        feeds=tuple(data.get("feeds", ())),
+        article_url_pattern=pattern,
+        date_selector=data.get("date_selector"),
+        languages=tuple(data.get("languages", DEFAULT_LANGUAGES)),
+        timezone=data.get("timezone", DEFAULT_TIMEZONE),
+        max_listing_pages=int(data.get("max_listing_pages", 5)),
+        settings=dict(data.get("settings", {})),
+    )
+
+
+def bundled_profiles() -> dict[str, SiteProfile]:
+    """The profiles shipped in ``spiders/profiles``, by name."""
+    out = {}
+    for entry in resources.files("spiders").joinpath("profiles").iterdir():
+        if entry.name.endswith(".toml"):
+            profile = _profile_from_toml(entry.read_text(encoding="utf-8"), entry.name)
+            out[profile.name] = profile
+    return out
+
+
+def resolve_target(target: str, base_url: str | None = None) -> SiteProfile:
+    """Turn a command-line TARGET (profile name, profile file or URL) into a profile."""
+    profiles = bundled_profiles()
+    if target in profiles:
+        profile = profiles[target]
+    elif target.endswith(".toml"):
+        path = Path(target)
+        if not path.is_file():
+            raise ProfileError(f"profile file not found: {target}")
+        profile = _profile_from_toml(path.read_text(encoding="utf-8"), target)
+    elif "://" in target or "." in target:
+        profile = generic_profile(target)
+    else:
+        raise ProfileError(
+            f"unknown site profile {target!r}; known: {', '.join(sorted(profiles))} "
+            "(or give a homepage URL)"
+        )
+    return profile.rebased(base_url) if base_url else profile

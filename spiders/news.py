@@ -1,0 +1,276 @@
+"""The news spider: discovers article URLs of one or more sites and fetches them.
+
+Discovery, for every target site, in this order of trust:
+  1. sitemaps: robots.txt ``Sitemap:`` lines (or the profile's list, or ``/sitemap.xml``),
+     sitemap indexes, gzip'd and Google News sitemaps (Scrapy's SitemapSpider does the parsing);
+  2. RSS/Atom feeds: the profile's, and those autodiscovered from ``<link rel="alternate">``;
+  3. the homepage, its sections and their paginated listings, with the profile's article-URL
+     pattern (or a generic heuristic) telling articles from navigation.
+
+Every article candidate is fetched once per run (URLs are compared after canonicalisation)
+and handed on as a :class:`crawler.items.FetchedPage`, errors included, so the archive
+records what failed and why.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import Counter
+from datetime import date, datetime, timezone
+from email.utils import parsedate_to_datetime
+from urllib.parse import urljoin, urlsplit
+
+from lxml import etree
+from scrapy import Request
+from scrapy.http import Response
+from scrapy.spiders import SitemapSpider
+
+from crawler.items import FetchedPage
+from crawler.profiles import SiteProfile, resolve_target
+from crawler.urls import normalize_url, url_key
+
+logger = logging.getLogger(__name__)
+
+# Headers worth keeping with each page: they explain how it was served and allow
+# conditional re-fetching later.
+KEPT_HEADERS = ("content-type", "content-language", "last-modified", "etag", "cache-control",
+                "retry-after", "content-length", "location")
+# Let article responses with error statuses reach the spider so they are recorded; 3xx are
+# left out so the redirect middleware still follows redirects.
+ERROR_STATUSES = list(range(400, 600))
+_FEED_TYPES = re.compile(r"(rss|atom)\+xml|application/(rss|atom|xml)", re.I)
+_PAGINATION = re.compile(r"(?:[?&](?:page|p|PAGEN_\d+)=\d+|/page/\d+/?$)", re.I)
+
+
+def _parse_when(value: str | None) -> date | None:
+    """The day of a sitemap lastmod (W3C datetime) or a feed pubDate (RFC 822)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).date()
+    except ValueError:
+        pass
+    try:
+        return parsedate_to_datetime(value).date()
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def utcnow_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class NewsSpider(SitemapSpider):
+    name = "news"
+    sitemap_rules = [("", "parse_article")]
+
+    def __init__(self, targets=None, base_url=None, since=None, limit=0, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if isinstance(targets, str):  # `scrapy crawl news -a targets=a,b`
+            targets = [t for t in targets.split(",") if t]
+        self.targets = list(targets or [])
+        self.base_url = base_url
+        self.since = date.fromisoformat(since) if isinstance(since, str) and since else since
+        self.limit = int(limit or 0)
+        self.profiles: dict[str, SiteProfile] = {}
+        for target in self.targets:
+            profile = resolve_target(target, base_url)
+            self.profiles[profile.name] = profile
+        self.allowed_domains = sorted({d for p in self.profiles.values() for d in p.allowed_domains})
+        self._seen: set[str] = set()
+        self._scheduled: Counter[str] = Counter()
+        self._current_site: str | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        s = crawler.settings
+        kwargs.setdefault("targets", s.getlist("CRAWL_TARGETS"))
+        kwargs.setdefault("base_url", s.get("CRAWL_BASE_URL"))
+        kwargs.setdefault("since", s.get("CRAWL_SINCE"))
+        kwargs.setdefault("limit", s.getint("CRAWL_LIMIT"))
+        return super().from_crawler(crawler, *args, **kwargs)
+
+    # -- start -------------------------------------------------------------------------
+
+    async def start(self):
+        if not self.profiles:
+            logger.error("nothing to crawl: no targets given")
+            return
+        for name, profile in self.profiles.items():
+            meta = {"site": name}
+            sitemaps = list(profile.sitemaps) or [urljoin(profile.root, "/robots.txt")]
+            for url in sitemaps:
+                yield Request(url, callback=self._parse_sitemap, errback=self.discovery_error,
+                              meta=dict(meta, discovery="sitemap"))
+            for url in profile.feeds:
+                yield Request(url, callback=self.parse_feed, errback=self.discovery_error,
+                              meta=dict(meta, discovery="feed"))
+            for url in profile.start_urls:
+                yield Request(url, callback=self.parse_listing, errback=self.discovery_error,
+                              meta=dict(meta, discovery="listing", listing_depth=0))
+
+    # -- sitemaps ----------------------------------------------------------------------
+
+    def _parse_sitemap(self, response: Response):
+        site = response.meta.get("site") or self._site_of(response.url)
+        self._current_site = site
+        try:
+            requests = list(super()._parse_sitemap(response))
+        except etree.LxmlError as exc:
+            logger.warning("invalid sitemap %s: %s", response.url, exc)
+            self.crawler.stats.inc_value("discovery/invalid_sitemaps")
+            return
+        finally:
+            self._current_site = None
+        if response.url.endswith("/robots.txt") and not requests:
+            # No Sitemap: line; most sites still serve the conventional location.
+            profile = self.profiles[site]
+            requests = [Request(urljoin(profile.root, "/sitemap.xml"), callback=self._parse_sitemap)]
+        for request in requests:
+            if request.callback == self._parse_sitemap:
+                self.crawler.stats.inc_value("discovery/sitemaps")
+                yield request.replace(errback=self.discovery_error,
+                                      meta={"site": site, "discovery": "sitemap"})
+            else:
+                yield from self._article_request(request.url, site, "sitemap")
+
+    def sitemap_filter(self, entries):
+        site = self._current_site
+        profile = self.profiles.get(site) if site else None
+        for entry in entries:
+            loc = entry.get("loc", "")
+            if self.since and (when := _parse_when(entry.get("lastmod"))) and when < self.since:
+                self.crawler.stats.inc_value("discovery/older_than_since")
+                continue
+            if entries.type == "urlset" and profile and not profile.is_article_url(loc):
+                continue
+            yield entry
+
+    # -- feeds -------------------------------------------------------------------------
+
+    def parse_feed(self, response: Response):
+        site = response.meta["site"]
+        try:
+            # resolve_entities=False / no_network: a feed cannot make us read files or
+            # expand entity bombs.
+            parser = etree.XMLParser(resolve_entities=False, no_network=True, recover=True,
+                                     huge_tree=False, remove_comments=True)
+            root = etree.fromstring(response.body, parser=parser)
+        except etree.LxmlError as exc:
+            root = None
+            logger.warning("invalid feed %s: %s", response.url, exc)
+        if root is None:
+            self.crawler.stats.inc_value("discovery/invalid_feeds")
+            return
+        self.crawler.stats.inc_value("discovery/feeds")
+        for item in root.iter("{*}item", "{*}entry"):
+            link = item.findtext("{*}link") or ""
+            if not link.strip():
+                for el in item.iter("{*}link"):
+                    if el.get("rel", "alternate") == "alternate" and el.get("href"):
+                        link = el.get("href")
+                        break
+            when = _parse_when(item.findtext("{*}pubDate") or item.findtext("{*}published")
+                               or item.findtext("{*}updated"))
+            if self.since and when and when < self.since:
+                self.crawler.stats.inc_value("discovery/older_than_since")
+                continue
+            if link.strip():
+                yield from self._article_request(urljoin(response.url, link.strip()), site, "feed")
+
+    # -- listings ----------------------------------------------------------------------
+
+    def parse_listing(self, response: Response):
+        site = response.meta["site"]
+        profile = self.profiles[site]
+        depth = response.meta.get("listing_depth", 0)
+        if not hasattr(response, "css"):  # not HTML
+            return
+        for feed in response.css('link[rel~="alternate"]'):
+            if _FEED_TYPES.search(feed.attrib.get("type", "")) and feed.attrib.get("href"):
+                url = response.urljoin(feed.attrib["href"])
+                if profile.owns(url):
+                    yield Request(url, callback=self.parse_feed, errback=self.discovery_error,
+                                  meta={"site": site, "discovery": "feed"})
+        for a in response.css("a[href]"):
+            url = response.urljoin(a.attrib["href"])
+            if not url.startswith(("http://", "https://")) or not profile.owns(url):
+                continue
+            if profile.is_article_url(url):
+                yield from self._article_request(url, site, "listing")
+                continue
+            rel = a.attrib.get("rel", "")
+            is_next = "next" in rel.split() or _PAGINATION.search(url)
+            path = urlsplit(url).path
+            is_section = depth == 0 and path.count("/") <= 2 and path not in ("", "/")
+            if (is_next and depth < profile.max_listing_pages) or is_section:
+                yield Request(url, callback=self.parse_listing, errback=self.discovery_error,
+                              meta={"site": site, "discovery": "listing",
+                                    "listing_depth": depth + 1})
+
+    # -- articles ----------------------------------------------------------------------
+
+    def _article_request(self, url: str, site: str, via: str):
+        profile = self.profiles[site]
+        if not profile.is_article_url(url):
+            return
+        key = url_key(url)
+        if key in self._seen:
+            return
+        self._seen.add(key)
+        if self.limit and self._scheduled[site] >= self.limit:
+            self.crawler.stats.inc_value("discovery/over_limit")
+            return
+        self._scheduled[site] += 1
+        self.crawler.stats.inc_value(f"discovery/articles/{via}")
+        yield Request(normalize_url(url), callback=self.parse_article, errback=self.article_error,
+                      meta={"site": site, "handle_httpstatus_list": ERROR_STATUSES})
+
+    def parse_article(self, response: Response):
+        requested = response.meta.get("redirect_urls", [response.url])[0]
+        headers = {}
+        for name in KEPT_HEADERS:
+            value = response.headers.get(name)
+            if value is not None:
+                headers[name] = value.decode("latin-1")
+        page = FetchedPage(
+            url=requested,
+            final_url=response.url,
+            site=response.meta["site"],
+            fetched_at=utcnow_iso(),
+            status=response.status,
+            headers=headers,
+            content_type=headers.get("content-type"),
+            body=response.body,
+        )
+        if response.status >= 400:
+            page.error = f"HTTP {response.status}"
+            logger.warning("HTTP %s for %s", response.status, response.url)
+        yield page
+
+    def article_error(self, failure):
+        request = failure.request
+        message = f"{failure.type.__name__}: {failure.getErrorMessage()}"
+        logger.warning("fetch failed for %s: %s", request.url, message)
+        yield FetchedPage(url=request.url, site=request.meta.get("site", self._site_of(request.url)),
+                          fetched_at=utcnow_iso(), error=f"fetch failed: {message}")
+
+    def discovery_error(self, failure):
+        request = failure.request
+        self.crawler.stats.inc_value("discovery/errors")
+        logger.warning("%s fetch failed for %s: %s", request.meta.get("discovery", "discovery"),
+                       request.url, failure.getErrorMessage())
+        site = request.meta.get("site")
+        if request.url.endswith("/robots.txt") and site in self.profiles:
+            # No robots.txt: try the conventional sitemap location instead.
+            yield Request(urljoin(self.profiles[site].root, "/sitemap.xml"),
+                          callback=self._parse_sitemap, errback=self.discovery_error,
+                          meta={"site": site, "discovery": "sitemap"})
+
+    def _site_of(self, url: str) -> str:
+        for name, profile in self.profiles.items():
+            if profile.owns(url):
+                return name
+        return urlsplit(url).hostname or "unknown"

@@ -1,0 +1,523 @@
+"""The :class:`Archive`: one SQLite file holding crawls, fetched pages and articles.
+
+The crawler's pipeline writes through this class; researchers can open the same file with
+it, with sqlite-utils or with datasette. Nothing here knows about Scrapy.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import sqlite_utils
+
+from .bodies import BodyCodec
+from .schema import configure, migrate
+from .times import to_utc_iso, utc_now
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "ARTICLE_FIELDS",
+    "Archive",
+    "CRAWL_STATUSES",
+    "KEPT_HEADERS",
+    "PAGE_FIELDS",
+    "StoreResult",
+]
+
+# Keys store_article() reads from the article dict, in column order.
+ARTICLE_FIELDS = (
+    "url",
+    "site",
+    "title",
+    "text",
+    "author",
+    "published_at",
+    "published_raw",
+    "date_source",
+    "language",
+    "description",
+    "categories",
+    "tags",
+    "image",
+    "hreflang",
+    "content_hash",
+)
+# Stored as JSON text, returned decoded by get_article() and the exports.
+ARTICLE_JSON_FIELDS = ("categories", "tags", "hreflang")
+
+PAGE_FIELDS = (
+    "crawl_id",
+    "url",
+    "final_url",
+    "status",
+    "content_type",
+    "headers",
+    "encoding",
+    "fetched_at",
+    "body",
+    "error",
+)
+# Only these response headers are worth keeping: they explain the body (type, language),
+# enable conditional re-fetching (etag, last-modified) and record politeness signals.
+KEPT_HEADERS = (
+    "content-type",
+    "last-modified",
+    "etag",
+    "content-language",
+    "cache-control",
+    "retry-after",
+)
+
+CRAWL_STATUSES = ("running", "ok", "partial", "failed")
+CRAWL_STAT_COLUMNS = (
+    "pages",
+    "articles_new",
+    "articles_updated",
+    "articles_unchanged",
+    "duplicates",
+    "errors",
+)
+
+NEW, DUPLICATE, UPDATED, UNCHANGED = "new", "duplicate", "updated", "unchanged"
+# store_article() outcome -> crawls column counting it
+_OUTCOME_COLUMNS = {
+    NEW: "articles_new",
+    DUPLICATE: "duplicates",
+    UPDATED: "articles_updated",
+    UNCHANGED: "articles_unchanged",
+}
+
+_PAGE_BATCH = 64
+
+
+@dataclass
+class StoreResult:
+    """Outcome of :meth:`Archive.store_article`.
+
+    ``status`` is one of ``"new"``, ``"duplicate"``, ``"updated"``, ``"unchanged"``;
+    ``duplicate_of`` is the id of the original article when this row is a duplicate.
+    """
+
+    id: int
+    status: str
+    duplicate_of: int | None
+
+
+def _dump_json(value: Any) -> str | None:
+    if value is None:
+        return None
+    # default=str: crawler stats carry datetimes; a readable string beats an error.
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _load_json(value: str | None) -> Any:
+    return None if value is None else json.loads(value)
+
+
+def _text(value: Any) -> str:
+    return value.decode("latin-1") if isinstance(value, (bytes, bytearray)) else str(value)
+
+
+def select_headers(headers: Mapping[Any, Any] | None) -> dict[str, str]:
+    """Keep the :data:`KEPT_HEADERS` of a response, keys lower-cased.
+
+    Accepts plain dicts and Scrapy-style mappings (bytes keys, lists of bytes values);
+    several values of one header are joined with ``", "`` as HTTP allows.
+    """
+    if not headers:
+        return {}
+    kept: dict[str, str] = {}
+    for key, value in headers.items():
+        name = _text(key).strip().lower()
+        if name not in KEPT_HEADERS or value is None:
+            continue
+        if isinstance(value, (list, tuple)):
+            text = ", ".join(_text(v) for v in value)
+        else:
+            text = _text(value)
+        kept[name] = text
+    return kept
+
+
+def _plain(value: Any) -> Any:
+    """Make date/datetime values storable as their ISO form (published_at may be one)."""
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    return value
+
+
+class Archive:
+    """An open archive file: create/migrate on open, write crawls, pages and articles.
+
+    ``Archive(path)`` creates the file if needed, switches it to WAL mode and applies
+    pending schema migrations. ``create=False`` refuses to create a missing file.
+    Use as a context manager or call :meth:`close`.
+    """
+
+    db: sqlite_utils.Database
+    path: str
+
+    def __init__(self, path: str | os.PathLike, *, create: bool = True) -> None:
+        self.path = os.fspath(path)
+        if not create and not os.path.exists(self.path):
+            raise FileNotFoundError(f"no archive at {self.path}")
+        self.db = sqlite_utils.Database(self.path)
+        try:
+            configure(self.db)
+            migrate(self.db)
+        except BaseException:
+            self.db.close()
+            raise
+        self._codec = BodyCodec()
+        # Article outcomes per crawl seen by this instance, for finish_crawl().
+        self._outcomes: dict[int, Counter[str]] = {}
+        self._warned_keys: set[str] = set()
+        self._closed = False
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the connection; closing twice is harmless."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            # Keeps the query planner's statistics fresh for researchers' queries.
+            self.db.execute("PRAGMA optimize")
+        except Exception:  # noqa: BLE001 - best effort on the way out
+            logger.debug("PRAGMA optimize failed", exc_info=True)
+        self.db.close()
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Archive({self.path!r})"
+
+    # -- crawls ----------------------------------------------------------------------
+
+    def start_crawl(self, targets: list[str], settings: dict | None = None) -> int:
+        """Record the start of a crawl (status ``running``) and return its id."""
+        with self.db.atomic():
+            table = self.db["crawls"]
+            table.insert(
+                {
+                    "started_at": utc_now(),
+                    "targets": _dump_json(list(targets)),
+                    "settings": _dump_json(settings),
+                    "status": "running",
+                }
+            )
+            crawl_id = table.last_pk
+        logger.info("crawl %s started: %s", crawl_id, ", ".join(targets))
+        return crawl_id
+
+    def finish_crawl(self, crawl_id: int, stats: dict, status: str) -> None:
+        """Close a crawl with its final ``status`` (``ok``, ``partial`` or ``failed``).
+
+        Keys of ``stats`` named like the crawls columns (pages, articles_new,
+        articles_updated, articles_unchanged, duplicates, errors) fill those columns;
+        the rest goes into the ``stats`` JSON column. A column missing from ``stats``
+        is filled with what the archive observed: pages and errors from the pages
+        table, article outcomes from this instance's store_article() calls.
+        """
+        if status not in CRAWL_STATUSES or status == "running":
+            raise ValueError(f"finish status must be ok, partial or failed, not {status!r}")
+        stats = dict(stats or {})
+        with self.db.atomic():
+            if not self._exists("crawls", crawl_id):
+                raise KeyError(f"no crawl with id {crawl_id}")
+            observed = self._observed_crawl_counts(crawl_id)
+            row: dict[str, Any] = {"finished_at": utc_now(), "status": status}
+            for column in CRAWL_STAT_COLUMNS:
+                value = stats.pop(column, None)
+                row[column] = int(value) if value is not None else observed[column]
+            row["stats"] = _dump_json(stats)
+            self.db["crawls"].update(crawl_id, row)
+        logger.info("crawl %s finished: %s %s", crawl_id, status, row)
+
+    def _observed_crawl_counts(self, crawl_id: int) -> dict[str, int]:
+        pages, errors = self.db.execute(
+            "SELECT count(*), count(error) FROM pages WHERE crawl_id = ?", [crawl_id]
+        ).fetchone()
+        outcomes = self._outcomes.get(crawl_id, Counter())
+        counts = {"pages": pages, "errors": errors}
+        for outcome, column in _OUTCOME_COLUMNS.items():
+            counts[column] = outcomes[outcome]
+        return counts
+
+    # -- pages -----------------------------------------------------------------------
+
+    def record_page(self, page: dict) -> int:
+        """Store one fetch (successful or not) and return the page id.
+
+        Keys: crawl_id, url, final_url, status, content_type, headers (dict), encoding,
+        fetched_at (ISO string; now when missing), body (raw bytes or None), error
+        (str or None). The body is stored zstd-compressed; only :data:`KEPT_HEADERS`
+        are kept.
+        """
+        self._warn_unknown(page, PAGE_FIELDS, "page")
+        if not page.get("url"):
+            raise ValueError("page needs a url")
+        body, body_size = self._codec.compress(page.get("body"))
+        fetched_at = page.get("fetched_at")
+        row = {
+            "crawl_id": page.get("crawl_id"),
+            "url": page["url"],
+            "final_url": page.get("final_url"),
+            "status": page.get("status"),
+            "content_type": page.get("content_type"),
+            "headers": _dump_json(select_headers(page.get("headers"))),
+            "encoding": page.get("encoding"),
+            "fetched_at": to_utc_iso(fetched_at) if fetched_at else utc_now(),
+            "body": body,
+            "body_size": body_size,
+            "error": page.get("error"),
+        }
+        with self.db.atomic():
+            table = self.db["pages"]
+            table.insert(row)
+            return table.last_pk
+
+    def page_body(self, page_id: int) -> bytes | None:
+        """Return the decompressed body of a page (None when it has none).
+
+        Raises KeyError for an unknown page id.
+        """
+        found = self.db.execute("SELECT body FROM pages WHERE id = ?", [page_id]).fetchone()
+        if found is None:
+            raise KeyError(f"no page with id {page_id}")
+        return self._codec.decompress(found[0])
+
+    def iter_pages(self, *, with_errors: bool = False) -> Iterator[dict]:
+        """Yield stored pages in id order, body decompressed and headers decoded.
+
+        For re-extraction: pages with an ``error`` are skipped unless ``with_errors``.
+        Rows are read in small batches, so the caller may write to the archive (e.g.
+        store_article) while iterating.
+        """
+        where = "" if with_errors else "AND error IS NULL"
+        last_id = 0
+        while True:
+            batch = list(
+                self.db.query(
+                    f"SELECT * FROM pages WHERE id > ? {where} ORDER BY id LIMIT {_PAGE_BATCH}",
+                    [last_id],
+                )
+            )
+            if not batch:
+                return
+            for row in batch:
+                row["headers"] = _load_json(row["headers"]) or {}
+                row["body"] = self._codec.decompress(row["body"])
+                yield row
+            last_id = batch[-1]["id"]
+
+    # -- articles --------------------------------------------------------------------
+
+    def store_article(
+        self,
+        article: dict,
+        *,
+        page_id: int | None,
+        crawl_id: int | None,
+        seen_at: str,
+    ) -> StoreResult:
+        """Insert or update one article by its canonical ``url``, in one transaction.
+
+        - unknown url, and no other original article with the same ``content_hash``:
+          inserted, status ``new``;
+        - unknown url, but an original (non-duplicate) article with another url has the
+          same ``content_hash``: inserted with ``duplicate_of`` = that article's id,
+          status ``duplicate``;
+        - known url, same title and content_hash (or text when a hash is missing):
+          only last_seen_at and page_id change, status ``unchanged``;
+        - known url, different title or text: the row is overwritten, ``updated_at``
+          set, status ``updated``.
+
+        ``crawl_id`` is kept from the first store (the crawl that found the article);
+        ``page_id`` always points to the latest page. The page's ``article_id`` is set.
+        """
+        self._warn_unknown(article, ARTICLE_FIELDS, "article")
+        url = article.get("url")
+        if not url:
+            raise ValueError("article needs a canonical url")
+        seen = to_utc_iso(seen_at)
+        new = {field: _plain(article.get(field)) for field in ARTICLE_FIELDS}
+        for field in ARTICLE_JSON_FIELDS:
+            new[field] = _dump_json(new[field])
+
+        with self.db.atomic():
+            old = self._first(
+                "SELECT id, title, text, content_hash, duplicate_of, first_seen_at, "
+                "last_seen_at, page_id, crawl_id FROM articles WHERE url = ?",
+                [url],
+            )
+            if old is None:
+                result = self._insert_article(new, page_id, crawl_id, seen)
+            elif _same_content(old, new):
+                self.db.execute(
+                    "UPDATE articles SET last_seen_at = max(last_seen_at, ?), "
+                    "page_id = coalesce(?, page_id) WHERE id = ?",
+                    [seen, page_id, old["id"]],
+                )
+                result = StoreResult(old["id"], UNCHANGED, old["duplicate_of"])
+            else:
+                result = self._update_article(old, new, page_id, seen)
+            if page_id is not None:
+                self.db.execute(
+                    "UPDATE pages SET article_id = ? WHERE id = ?", [result.id, page_id]
+                )
+        if crawl_id is not None:
+            self._outcomes.setdefault(crawl_id, Counter())[result.status] += 1
+        logger.debug("article %s %s (id %s)", url, result.status, result.id)
+        return result
+
+    def _insert_article(
+        self, new: dict, page_id: int | None, crawl_id: int | None, seen: str
+    ) -> StoreResult:
+        original = self._original_with_hash(new["content_hash"], exclude_id=None)
+        row = dict(new)
+        row.update(
+            duplicate_of=original,
+            first_seen_at=seen,
+            last_seen_at=seen,
+            page_id=page_id,
+            crawl_id=crawl_id,
+        )
+        table = self.db["articles"]
+        table.insert(row)
+        status = DUPLICATE if original is not None else NEW
+        return StoreResult(table.last_pk, status, original)
+
+    def _update_article(self, old: dict, new: dict, page_id: int | None, seen: str) -> StoreResult:
+        article_id = old["id"]
+        # ARTICLE VERSIONS: this is where the previous title/text will be copied into an
+        # article_versions table before being overwritten (not implemented yet).
+        if self._has_duplicates(article_id):
+            # Others point here; making this row a duplicate too would chain them.
+            duplicate_of = None
+        else:
+            duplicate_of = self._original_with_hash(new["content_hash"], exclude_id=article_id)
+        row = {field: new[field] for field in ARTICLE_FIELDS if field != "url"}
+        row.update(
+            duplicate_of=duplicate_of,
+            updated_at=seen,
+            first_seen_at=min(old["first_seen_at"], seen),
+            last_seen_at=max(old["last_seen_at"], seen),
+            page_id=page_id if page_id is not None else old["page_id"],
+        )
+        self.db["articles"].update(article_id, row)
+        return StoreResult(article_id, UPDATED, duplicate_of)
+
+    def _original_with_hash(self, content_hash: str | None, exclude_id: int | None) -> int | None:
+        if not content_hash:
+            return None
+        found = self.db.execute(
+            "SELECT id FROM articles WHERE content_hash = ? AND duplicate_of IS NULL "
+            "AND id IS NOT ? ORDER BY id LIMIT 1",
+            [content_hash, exclude_id],
+        ).fetchone()
+        return found[0] if found else None
+
+    def _has_duplicates(self, article_id: int) -> bool:
+        return (
+            self.db.execute(
+                "SELECT 1 FROM articles WHERE duplicate_of = ? LIMIT 1", [article_id]
+            ).fetchone()
+            is not None
+        )
+
+    def get_article(self, url: str) -> dict | None:
+        """Return the article stored under this canonical url (JSON columns decoded)."""
+        row = self._first("SELECT * FROM articles WHERE url = ?", [url])
+        return decode_article(row) if row else None
+
+    def known_urls(self) -> set[str]:
+        """Return the canonical URLs of all stored articles (duplicates included)."""
+        return {url for (url,) in self.db.execute("SELECT url FROM articles")}
+
+    # -- overview --------------------------------------------------------------------
+
+    def summary(self) -> dict:
+        """Return counts describing the archive.
+
+        Keys: articles, duplicates, by_site, by_language (None for unknown), pages,
+        page_errors, crawls, with_published_at, published_min, published_max (days
+        ``YYYY-MM-DD`` of the earliest and latest published_at), schema_version.
+        """
+        q = self.db.execute
+        articles, duplicates, dated, first_day, last_day = q(
+            "SELECT count(*), count(duplicate_of), count(published_at), "
+            "min(substr(published_at, 1, 10)), max(substr(published_at, 1, 10)) "
+            "FROM articles"
+        ).fetchone()
+        pages, page_errors = q("SELECT count(*), count(error) FROM pages").fetchone()
+        crawls = q("SELECT count(*) FROM crawls").fetchone()[0]
+        by_site = dict(
+            q("SELECT site, count(*) FROM articles GROUP BY site ORDER BY count(*) DESC, site")
+        )
+        by_language = dict(
+            q(
+                "SELECT language, count(*) FROM articles GROUP BY language "
+                "ORDER BY count(*) DESC, language"
+            )
+        )
+        return {
+            "articles": articles,
+            "duplicates": duplicates,
+            "by_site": by_site,
+            "by_language": by_language,
+            "pages": pages,
+            "page_errors": page_errors,
+            "crawls": crawls,
+            "with_published_at": dated,
+            "published_min": first_day,
+            "published_max": last_day,
+            "schema_version": q("PRAGMA user_version").fetchone()[0],
+        }
+
+    # -- helpers ---------------------------------------------------------------------
+
+    def _first(self, sql: str, params: list) -> dict | None:
+        return next(iter(self.db.query(sql, params)), None)
+
+    def _exists(self, table: str, row_id: int) -> bool:
+        return (
+            self.db.execute(f"SELECT 1 FROM {table} WHERE id = ?", [row_id]).fetchone()
+            is not None
+        )
+
+    def _warn_unknown(self, given: Mapping, known: tuple[str, ...], what: str) -> None:
+        # Warn once per key: a typo in the pipeline should show, not flood the log.
+        for key in given.keys() - set(known) - self._warned_keys:
+            self._warned_keys.add(key)
+            logger.warning("ignoring unknown %s key %r", what, key)
+
+
+def _same_content(old: Mapping, new: Mapping) -> bool:
+    if old["title"] != new["title"]:
+        return False
+    if old["content_hash"] and new["content_hash"]:
+        return old["content_hash"] == new["content_hash"]
+    return old["text"] == new["text"]
+
+
+def decode_article(row: Mapping) -> dict:
+    """Return an articles row with categories, tags and hreflang decoded from JSON."""
+    article = dict(row)
+    for field in ARTICLE_JSON_FIELDS:
+        if field in article:
+            article[field] = _load_json(article[field])
+    return article

@@ -1,0 +1,188 @@
+"""Schema of the archive and its migrations.
+
+The schema version lives in ``PRAGMA user_version``: migration N brings a database from
+version N-1 to N. Each migration runs in one ``BEGIN IMMEDIATE`` transaction together
+with the version bump, so two processes opening a fresh file at once cannot both apply it
+and a failed migration leaves the file as it was. docs/archive-schema.md documents every
+column; keep the two in step.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import sqlite_utils
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["FTS_TOKENIZE", "SCHEMA_VERSION", "configure", "migrate", "schema_version"]
+
+# Chosen by measurement (docs/archive-schema.md, "Full-text search"): unicode61 folds
+# case and diacritics, so «ёлка» and «елка» match; Russian endings are reached with
+# prefix queries ('форум*').
+FTS_TOKENIZE = "unicode61 remove_diacritics 2"
+
+# How long a writer waits for another connection's lock before failing: long enough for
+# a datasette reader or a second crawler process, short enough to surface a stuck lock.
+BUSY_TIMEOUT_MS = 10_000
+
+
+def configure(db: sqlite_utils.Database) -> None:
+    """Apply the per-connection settings every archive connection needs."""
+    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    # WAL lets researchers read (datasette, sqlite-utils) while a crawl writes.
+    db.enable_wal()
+    # NORMAL is durable across application crashes in WAL mode; only an OS crash can
+    # lose the last transactions, which a re-crawl recovers.
+    db.execute("PRAGMA synchronous = NORMAL")
+    db.execute("PRAGMA foreign_keys = ON")
+
+
+def _m001_initial(db: sqlite_utils.Database) -> None:
+    db["crawls"].create(
+        {
+            "id": int,
+            "started_at": str,
+            "finished_at": str,
+            "targets": str,
+            "settings": str,
+            "status": str,
+            "pages": int,
+            "articles_new": int,
+            "articles_updated": int,
+            "articles_unchanged": int,
+            "duplicates": int,
+            "errors": int,
+            "stats": str,
+        },
+        pk="id",
+        not_null={"started_at", "status"},
+    )
+    db["pages"].create(
+        {
+            "id": int,
+            "crawl_id": int,
+            "url": str,
+            "final_url": str,
+            "status": int,
+            "content_type": str,
+            "headers": str,
+            "encoding": str,
+            "fetched_at": str,
+            "body": bytes,
+            "body_size": int,
+            "error": str,
+            "article_id": int,
+        },
+        pk="id",
+        not_null={"url", "fetched_at"},
+        foreign_keys=[("crawl_id", "crawls", "id")],
+    )
+    db["articles"].create(
+        {
+            "id": int,
+            "url": str,
+            "site": str,
+            "title": str,
+            "text": str,
+            "author": str,
+            "published_at": str,
+            "published_raw": str,
+            "date_source": str,
+            "language": str,
+            "description": str,
+            "categories": str,
+            "tags": str,
+            "image": str,
+            "hreflang": str,
+            "content_hash": str,
+            "duplicate_of": int,
+            "first_seen_at": str,
+            "last_seen_at": str,
+            "updated_at": str,
+            "page_id": int,
+            "crawl_id": int,
+        },
+        pk="id",
+        not_null={"url", "first_seen_at", "last_seen_at"},
+        foreign_keys=[
+            ("duplicate_of", "articles", "id"),
+            ("page_id", "pages", "id"),
+            ("crawl_id", "crawls", "id"),
+        ],
+    )
+    # pages is created before articles, so its reference to articles is added now.
+    db["pages"].add_foreign_key("article_id", "articles", "id")
+
+    articles = db["articles"]
+    articles.create_index(["url"], index_name="idx_articles_url", unique=True)
+    for column in ("site", "published_at", "content_hash", "duplicate_of"):
+        articles.create_index([column], index_name=f"idx_articles_{column}")
+    pages = db["pages"]
+    pages.create_index(["url"], index_name="idx_pages_url")
+    pages.create_index(["crawl_id"], index_name="idx_pages_crawl_id")
+
+    articles.enable_fts(["title", "text"], create_triggers=True, tokenize=FTS_TOKENIZE)
+    _narrow_fts_update_trigger(db)
+
+
+def _narrow_fts_update_trigger(db: sqlite_utils.Database) -> None:
+    """Re-index only when title or text change.
+
+    sqlite-utils' update trigger fires on any UPDATE, so every re-crawl of an unchanged
+    article (last_seen_at, page_id) would delete and re-tokenise its whole text in the
+    index. Same trigger name and body, only ``UPDATE OF title, text``, so sqlite-utils
+    still recognises it (enable_fts(replace=True), rebuild_fts).
+    """
+    db.execute("DROP TRIGGER IF EXISTS articles_au")
+    db.execute(
+        """
+        CREATE TRIGGER articles_au AFTER UPDATE OF title, text ON articles BEGIN
+          INSERT INTO articles_fts (articles_fts, rowid, title, text)
+            VALUES('delete', old.rowid, old.title, old.text);
+          INSERT INTO articles_fts (rowid, title, text)
+            VALUES (new.rowid, new.title, new.text);
+        END
+        """
+    )
+
+
+# Append only: a released migration never changes, a new one goes at the end.
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m001_initial]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def schema_version(db: sqlite_utils.Database) -> int:
+    """Return the archive schema version stored in ``PRAGMA user_version``."""
+    return db.execute("PRAGMA user_version").fetchone()[0]
+
+
+def migrate(db: sqlite_utils.Database) -> int:
+    """Bring the database up to :data:`SCHEMA_VERSION`; a no-op when it is current.
+
+    Returns the version the database had before.
+    """
+    before = schema_version(db)
+    if before > SCHEMA_VERSION:
+        raise RuntimeError(
+            f"archive schema version {before} is newer than this code knows "
+            f"({SCHEMA_VERSION}); upgrade the archive package"
+        )
+    if before == SCHEMA_VERSION:
+        return before
+    for number in range(before + 1, SCHEMA_VERSION + 1):
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            # Another process may have migrated while we waited for the lock.
+            if schema_version(db) >= number:
+                db.execute("COMMIT")
+                continue
+            MIGRATIONS[number - 1](db)
+            db.execute(f"PRAGMA user_version = {number}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.rollback()
+            raise
+        logger.info("archive schema migrated to version %d", number)
+    return before

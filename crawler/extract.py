@@ -1,0 +1,372 @@
+"""Article extraction: one fetched news page in, one :class:`Article` out.
+
+The page is decoded (:mod:`crawler.encoding`), parsed once with lxml, given to
+:func:`crawler.dates.find_published_date` (first: trafilatura may modify trees) and to
+trafilatura's ``bare_extraction`` for the main text and metadata.  Link-level metadata
+(canonical, hreflang, AMP) is read from the same tree.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from lxml import etree
+from lxml import html as lxml_html
+from trafilatura import bare_extraction
+
+from crawler.dates import find_published_date
+from crawler.encoding import decode_html
+from crawler.language import detect_language, normalize_lang
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["Article", "ExtractionError", "extract_article", "parse_html"]
+
+DEFAULT_LANGUAGES = ("ru", "kk", "en")
+DEFAULT_TIMEZONE = "Asia/Almaty"
+
+# Below this many characters a precision-mode text may be a failed extraction ...
+SHORT_TEXT_CHARS = 1000
+# ... and balanced mode replaces it when it finds this many times more text.
+RESCUE_RATIO = 2.0
+
+# trafilatura's own parser settings, so that our tree is what trafilatura would build.
+_PARSER = lxml_html.HTMLParser(
+    collect_ids=False, default_doctype=False, encoding="utf-8", remove_comments=True, remove_pis=True
+)
+
+# Signatures of formats that servers sometimes return in place of an article page.
+_BINARY_MAGIC = (
+    b"%PDF",
+    b"PK\x03\x04",
+    b"\x89PNG",
+    b"GIF87a",
+    b"GIF89a",
+    b"\xff\xd8\xff",
+    b"\x1f\x8b",
+    b"BZh",
+    b"\x28\xb5\x2f\xfd",  # zstandard
+    b"RIFF",
+    b"OggS",
+    b"ID3",
+    b"\x00\x00\x00\x18ftyp",
+    b"\x00\x00\x00\x20ftyp",
+    b"{\\rtf",
+    b"\xd0\xcf\x11\xe0",  # old MS Office
+)
+_TAG_RE = re.compile(r"<\s*[a-zA-Z!/?]")
+# Control characters libxml2 rejects (everything below 0x20 but tab, LF, CR).
+_INVALID_XML_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_XML_DECL_RE = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
+_SPACES_RE = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
+_TITLE_NORM_RE = re.compile(r"[\W_]+", re.UNICODE)
+
+
+class ExtractionError(ValueError):
+    """The page yields no article: empty body, not HTML, or no article text found."""
+
+
+@dataclass
+class Article:
+    """One extracted news article.  ``text`` paragraphs are separated by one blank line."""
+
+    url: str
+    canonical_url: str | None
+    title: str | None
+    text: str
+    author: str | None = None
+    description: str | None = None
+    categories: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    image: str | None = None
+    language: str | None = None
+    published_at: str | None = None
+    published_raw: str | None = None
+    date_source: str | None = None
+    hreflang: dict[str, str] = field(default_factory=dict)
+    amphtml: str | None = None
+
+    def as_dict(self) -> dict:
+        """Plain dict of all fields (lists and dicts copied), e.g. for a Scrapy item."""
+        return asdict(self)
+
+
+# --------------------------------------------------------------------------- input checks
+
+
+def _looks_binary(data: bytes) -> bool:
+    head = data.lstrip()[:16]
+    if any(head.startswith(sig) for sig in _BINARY_MAGIC):
+        return True
+    sample = data[:2048]
+    # UTF-16/32 text legitimately contains NULs; its BOM is handled by the decoder.
+    if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return False
+    controls = sum(1 for b in sample if b < 9 or 13 < b < 32)
+    return controls > 0.05 * len(sample)
+
+
+def _to_text(html: str | bytes, encoding: str | None) -> str:
+    if html is None:
+        raise ExtractionError("empty body: no content")
+    if isinstance(html, (bytes, bytearray, memoryview)):
+        data = bytes(html)
+        if not data.strip():
+            raise ExtractionError("empty body: no content")
+        if _looks_binary(data):
+            raise ExtractionError(f"not HTML: body starts with {data[:8]!r}")
+        content_type = f"text/html; charset={encoding}" if encoding else None
+        text, used = decode_html(data, content_type)
+        logger.debug("decoded page as %s", used)
+    elif isinstance(html, str):
+        text = html
+        if text.lstrip().startswith("%PDF"):
+            raise ExtractionError("not HTML: body is a PDF document")
+    else:
+        raise ExtractionError(f"not HTML: unsupported input type {type(html).__name__}")
+    if not text.strip():
+        raise ExtractionError("empty body: no content")
+    if not _TAG_RE.search(text[:65536]):
+        raise ExtractionError("not HTML: no markup found")
+    return text
+
+
+def parse_html(text: str) -> lxml_html.HtmlElement:
+    """Parse decoded HTML text into a full lxml document (root ``<html>``), tolerating broken markup.
+
+    Raises :class:`ExtractionError` when lxml builds nothing.
+    """
+    text = _INVALID_XML_CHARS.sub("", _XML_DECL_RE.sub("", text, count=1))
+    try:
+        tree = lxml_html.document_fromstring(text, parser=_PARSER)
+    except ValueError:
+        # "Unicode strings with encoding declaration are not supported" (e.g. a <meta> inside
+        # an XML-ish prolog): the bytes route lets libxml2 handle it.
+        try:
+            tree = lxml_html.document_fromstring(text.encode("utf-8", "surrogatepass"), parser=_PARSER)
+        except (ValueError, etree.ParserError) as err:
+            raise ExtractionError(f"not HTML: lxml could not parse the page ({err})") from err
+    except etree.ParserError as err:
+        raise ExtractionError(f"empty body: lxml found no document ({err})") from err
+    if tree is None:
+        raise ExtractionError("empty body: lxml found no document")
+    return tree
+
+
+# --------------------------------------------------------------------------- link metadata
+
+
+def _abs_url(base: str, href: str | None) -> str | None:
+    if not href or not href.strip():
+        return None
+    try:
+        absolute = urljoin(base, href.strip())
+    except ValueError:
+        return None
+    if urlsplit(absolute).scheme not in ("http", "https"):
+        return None
+    return absolute
+
+
+def _base_url(tree: lxml_html.HtmlElement, url: str) -> str:
+    for href in tree.xpath("//head/base/@href"):
+        resolved = _abs_url(url, href)
+        if resolved:
+            return resolved
+    return url
+
+
+def _rel_links(tree: lxml_html.HtmlElement, rel: str) -> list[lxml_html.HtmlElement]:
+    # rel is a space-separated token list, e.g. rel="alternate nofollow".
+    return tree.xpath(
+        f'//link[contains(concat(" ", normalize-space(translate(@rel, "ABCDEFGHIJKLMNOPQRSTUVWXYZ",'
+        f' "abcdefghijklmnopqrstuvwxyz")), " "), " {rel} ")]'
+    )
+
+
+def _canonical_url(tree: lxml_html.HtmlElement, base: str) -> str | None:
+    for link in _rel_links(tree, "canonical"):
+        found = _abs_url(base, link.get("href"))
+        if found:
+            return found
+    for content in tree.xpath('//meta[@property="og:url" or @name="og:url"]/@content'):
+        found = _abs_url(base, content)
+        if found:
+            return found
+    return None
+
+
+def _hreflang(tree: lxml_html.HtmlElement, base: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for link in _rel_links(tree, "alternate"):
+        raw = (link.get("hreflang") or "").strip()
+        href = _abs_url(base, link.get("href"))
+        if not raw or not href:
+            continue
+        code = "x-default" if raw.lower() == "x-default" else normalize_lang(raw)
+        # Regional variants (en-US, en-GB) share one key: the first listed wins.
+        if code and code not in out:
+            out[code] = href
+    return out
+
+
+def _amphtml(tree: lxml_html.HtmlElement, base: str) -> str | None:
+    for link in _rel_links(tree, "amphtml"):
+        found = _abs_url(base, link.get("href"))
+        if found:
+            return found
+    return None
+
+
+# --------------------------------------------------------------------------- text
+
+
+def _clean_line(line: str) -> str:
+    return _SPACES_RE.sub(" ", line).strip()
+
+
+def _comparable(s: str) -> str:
+    return _TITLE_NORM_RE.sub(" ", unicodedata.normalize("NFKC", s).casefold()).strip()
+
+
+def paragraphs_from_text(raw: str, title: str | None = None) -> list[str]:
+    """Split trafilatura's line-per-block text into paragraphs; drop a leading copy of ``title``."""
+    paras = [p for p in (_clean_line(line) for line in raw.splitlines()) if p]
+    if title and paras and _comparable(paras[0]) == _comparable(title):
+        paras = paras[1:]
+    return paras
+
+
+def _clean_meta(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = _clean_line(str(value))
+    return text or None
+
+
+def _clean_list(values: Any) -> list[str]:
+    out: list[str] = []
+    for v in values or []:
+        c = _clean_meta(v)
+        if c and c not in out:
+            out.append(c)
+    return out
+
+
+# --------------------------------------------------------------------------- main
+
+
+def _profile_settings(profile: Any) -> tuple[tuple[str, ...], str, str | None]:
+    if profile is None:
+        return DEFAULT_LANGUAGES, DEFAULT_TIMEZONE, None
+    languages = tuple(getattr(profile, "languages", None) or DEFAULT_LANGUAGES)
+    timezone = getattr(profile, "timezone", None) or DEFAULT_TIMEZONE
+    return languages, timezone, getattr(profile, "date_selector", None)
+
+
+def _find_date(tree, url, languages, timezone, selector, fetched_at):
+    try:
+        return find_published_date(
+            tree, url, languages=languages, timezone=timezone, selector=selector, fetched_at=fetched_at
+        )
+    except Exception:  # noqa: BLE001 - a date bug must not lose the article text
+        logger.exception("date finding failed for %s", url)
+        return None
+
+
+def _bare(tree: lxml_html.HtmlElement, url: str, **options: Any):
+    try:
+        return bare_extraction(tree, url=url, include_comments=False, **options)
+    except Exception as err:  # noqa: BLE001 - trafilatura failures become one clear error
+        raise ExtractionError(f"no article text: trafilatura failed ({err})") from err
+
+
+def _main_text(tree: lxml_html.HtmlElement, url: str):
+    """trafilatura's document (for metadata) and the article text.
+
+    Precision mode measured best on the real-page benchmark (bench/README-extraction.md), but
+    it skips trafilatura's own rescue of short results; so a short precision result is
+    checked against balanced mode and replaced when balanced finds much more text.
+    """
+    # trafilatura's date is not used (crawler.dates finds it): skip htmldate's extensive search.
+    doc = _bare(
+        tree, url, with_metadata=True, favor_precision=True,
+        date_extraction_params={"extensive_search": False, "original_date": True},
+    )
+    text = (doc.text or "").strip() if doc is not None else ""
+    if len(text) < SHORT_TEXT_CHARS:
+        balanced = _bare(tree, url, with_metadata=doc is None)
+        balanced_text = (balanced.text or "").strip() if balanced is not None else ""
+        if len(balanced_text) > RESCUE_RATIO * len(text):
+            logger.debug("precision text %d chars, balanced %d: using balanced", len(text), len(balanced_text))
+            text = balanced_text
+            doc = doc if doc is not None else balanced
+    if doc is None or not text:
+        raise ExtractionError("no article text found")
+    return doc, text
+
+
+def extract_article(
+    html: str | bytes,
+    url: str,
+    fetched_at: datetime | None = None,
+    profile=None,
+    *,
+    encoding: str | None = None,
+) -> Article:
+    """Extract the article of one news page.
+
+    ``html`` is the page as text or as the raw response bytes; for bytes, ``encoding`` is the
+    charset announced by the server (treated like the HTTP header: the page's own declaration
+    wins when the announced charset decodes badly).  ``profile`` (a site profile, or ``None``
+    for a generic site) supplies languages, time zone and a date selector.
+
+    Raises :class:`ExtractionError` (only) for empty bodies, non-HTML content and pages
+    without article text.
+    """
+    text = _to_text(html, encoding)
+    tree = parse_html(text)
+    if not "".join(tree.itertext()).strip():
+        raise ExtractionError("empty body: the page has no text")
+    languages, timezone, selector = _profile_settings(profile)
+    base = _base_url(tree, url)
+
+    # Dates first: trafilatura works on a copy, but the date finder must see the page as served.
+    date = _find_date(tree, url, languages, timezone, selector, fetched_at)
+
+    doc, main_text = _main_text(tree, url)
+    title = _clean_meta(doc.title)
+    paras = paragraphs_from_text(main_text, title)
+    if not paras:
+        raise ExtractionError("no article text found besides the title")
+    body = "\n\n".join(paras)
+
+    hreflang = _hreflang(tree, base)
+    canonical = _canonical_url(tree, base)
+    language = detect_language(
+        tree, body, canonical or url, allowed=languages if profile is not None else None, hreflang=hreflang
+    )
+
+    return Article(
+        url=url,
+        canonical_url=canonical,
+        title=title,
+        text=body,
+        author=_clean_meta(doc.author),
+        description=_clean_meta(doc.description),
+        categories=_clean_list(doc.categories),
+        tags=_clean_list(doc.tags),
+        image=_abs_url(base, doc.image),
+        language=language,
+        published_at=getattr(date, "value", None),
+        published_raw=getattr(date, "raw", None),
+        date_source=getattr(date, "source", None),
+        hreflang=hreflang,
+        amphtml=_amphtml(tree, base),
+    )

@@ -66,6 +66,25 @@ _INVALID_XML_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _XML_DECL_RE = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
 _SPACES_RE = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 _TITLE_NORM_RE = re.compile(r"[\W_]+", re.UNICODE)
+# Cross-promotion lines that sit inside article bodies on ru/kk/en news sites: «Читайте также:
+# <link>», channel subscription calls.  Only short lines are dropped: a long paragraph that
+# starts this way is real text.
+_PROMO_LINE_RE = re.compile(
+    r"^(?:"
+    r"(?:также\s+)?(?:читайте|смотрите|читать|смотреть)(?:\s+(?:также|тоже|ещ[её]))?\s*[:.\-—–]"
+    r"|(?:читайте|смотрите)\s+(?:также|тоже|ещ[её])\b"
+    r"|по\s+теме\s*:"
+    r"|(?:тағы\s+)?оқ(?:ы|и)(?:ңыз|\s+отырыңыз)\b"
+    r"|тақырыпқа\s+қатысты\s*:"
+    r"|(?:read|see)\s+(?:also|more)\s*:"
+    r"|related\s*:"
+    r"|(?:подписывайтесь|подпишитесь)\b.*(?:telegram|телеграм|instagram|инстаграм|youtube|whatsapp|канал|соцсет)"
+    r"|.*(?:telegram|телеграм|instagram|youtube).*жазылыңыз"
+    r"|(?:subscribe|follow)\b.*(?:telegram|channel|newsletter)"
+    r")",
+    re.IGNORECASE,
+)
+_PROMO_MAX_CHARS = 250
 
 
 class ExtractionError(ValueError):
@@ -236,8 +255,13 @@ def _comparable(s: str) -> str:
 
 
 def paragraphs_from_text(raw: str, title: str | None = None) -> list[str]:
-    """Split trafilatura's line-per-block text into paragraphs; drop a leading copy of ``title``."""
+    """Split trafilatura's line-per-block text into paragraphs.
+
+    Drops short cross-promotion lines («Читайте также: ...», «Подписывайтесь на наш
+    Telegram-канал») and a first paragraph repeating ``title``.
+    """
     paras = [p for p in (_clean_line(line) for line in raw.splitlines()) if p]
+    paras = [p for p in paras if not (len(p) <= _PROMO_MAX_CHARS and _PROMO_LINE_RE.match(p))]
     if title and paras and _comparable(paras[0]) == _comparable(title):
         paras = paras[1:]
     return paras
@@ -251,11 +275,13 @@ def _clean_meta(value: Any) -> str | None:
 
 
 def _clean_list(values: Any) -> list[str]:
+    # <meta name="keywords"> arrives as one comma-separated string.
     out: list[str] = []
     for v in values or []:
-        c = _clean_meta(v)
-        if c and c not in out:
-            out.append(c)
+        for part in re.split(r"[,;]", str(v)):
+            c = _clean_meta(part)
+            if c and c not in out:
+                out.append(c)
     return out
 
 

@@ -85,6 +85,13 @@ _PROMO_LINE_RE = re.compile(
     re.IGNORECASE,
 )
 _PROMO_MAX_CHARS = 250
+# Photo credits («Фото: пресс-служба ...», «Сурет: ...») belong to the article text, but
+# trafilatura drops every <figure>; credits found in captions are moved out as paragraphs.
+_CREDIT_RE = re.compile(
+    r"^(?:фото(?:\s*(?:и|/)\s*видео)?|фотограф(?:ия)?|сурет(?:ті)?|видео|photo(?:graph)?s?)\s*[:—–-]",
+    re.IGNORECASE,
+)
+_CREDIT_MAX_CHARS = 200
 
 
 class ExtractionError(ValueError):
@@ -285,6 +292,28 @@ def _clean_list(values: Any) -> list[str]:
     return out
 
 
+def promote_photo_credits(tree: lxml_html.HtmlElement) -> int:
+    """Turn ``<figcaption>`` photo credits into paragraphs placed after their figure.
+
+    Modifies ``tree``; returns how many credits were moved.
+    """
+    moved = 0
+    for caption in list(tree.iter("figcaption")):
+        text = _clean_line(caption.text_content())
+        if not text or len(text) > _CREDIT_MAX_CHARS or not _CREDIT_RE.match(text):
+            continue
+        para = lxml_html.Element("p")
+        para.text = text
+        figure = next((a for a in caption.iterancestors("figure")), None)
+        if figure is not None:
+            figure.addnext(para)
+        else:
+            caption.addprevious(para)
+        caption.drop_tree()
+        moved += 1
+    return moved
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -366,6 +395,7 @@ def extract_article(
     # Dates first: trafilatura works on a copy, but the date finder must see the page as served.
     date = _find_date(tree, url, languages, timezone, selector, fetched_at)
 
+    promote_photo_credits(tree)
     doc, main_text = _main_text(tree, url)
     title = _clean_meta(doc.title)
     paras = paragraphs_from_text(main_text, title)

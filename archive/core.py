@@ -55,6 +55,7 @@ ARTICLE_JSON_FIELDS = ("categories", "tags", "hreflang")
 
 PAGE_FIELDS = (
     "crawl_id",
+    "site",
     "url",
     "final_url",
     "status",
@@ -264,8 +265,9 @@ class Archive:
 
         Keys: crawl_id, url, final_url, status, content_type, headers (dict), encoding,
         fetched_at (ISO string; now when missing), body (raw bytes or None), error
-        (str or None). The body is stored zstd-compressed; only :data:`KEPT_HEADERS`
-        are kept.
+        (str or None), and optionally site (the site profile that fetched it, so that
+        re-extraction can pick the same profile). The body is stored zstd-compressed;
+        only :data:`KEPT_HEADERS` are kept.
         """
         self._warn_unknown(page, PAGE_FIELDS, "page")
         if not page.get("url"):
@@ -274,6 +276,7 @@ class Archive:
         fetched_at = page.get("fetched_at")
         row = {
             "crawl_id": page.get("crawl_id"),
+            "site": page.get("site"),
             "url": page["url"],
             "final_url": page.get("final_url"),
             "status": page.get("status"),
@@ -295,34 +298,45 @@ class Archive:
 
         Raises KeyError for an unknown page id.
         """
-        found = self.db.execute("SELECT body FROM pages WHERE id = ?", [page_id]).fetchone()
+        found = self.db.execute(
+            "SELECT body, body_size FROM pages WHERE id = ?", [page_id]
+        ).fetchone()
         if found is None:
             raise KeyError(f"no page with id {page_id}")
-        return self._codec.decompress(found[0])
+        return self._body(*found)
 
-    def iter_pages(self, *, with_errors: bool = False) -> Iterator[dict]:
+    def _body(self, blob: bytes | None, size: int | None) -> bytes | None:
+        if blob is None:
+            # An empty response is stored as NULL with size 0 (see BodyCodec).
+            return b"" if size == 0 else None
+        return self._codec.decompress(blob)
+
+    def iter_pages(self, *, with_errors: bool = False, site: str | None = None) -> Iterator[dict]:
         """Yield stored pages in id order, body decompressed and headers decoded.
 
-        For re-extraction: pages with an ``error`` are skipped unless ``with_errors``.
-        Rows are read in small batches, so the caller may write to the archive (e.g.
-        store_article) while iterating.
+        For re-extraction: pages with an ``error`` are skipped unless ``with_errors``;
+        ``site`` keeps only pages recorded with that site. Rows are read in batches
+        of 64 (compressed bodies; each is decompressed as it is yielded) and no cursor
+        stays open between batches, so the caller may write to the archive, e.g.
+        store_article(), while iterating: there is no need to materialise the list.
         """
-        where = "" if with_errors else "AND error IS NULL"
+        clauses = ["id > ?"]
+        if not with_errors:
+            clauses.append("error IS NULL")
+        if site is not None:
+            clauses.append("site = ?")
+        sql = f"SELECT * FROM pages WHERE {' AND '.join(clauses)} ORDER BY id LIMIT {_PAGE_BATCH}"
         last_id = 0
         while True:
-            batch = list(
-                self.db.query(
-                    f"SELECT * FROM pages WHERE id > ? {where} ORDER BY id LIMIT {_PAGE_BATCH}",
-                    [last_id],
-                )
-            )
+            params: list[Any] = [last_id] if site is None else [last_id, site]
+            batch = list(self.db.query(sql, params))
             if not batch:
                 return
+            last_id = batch[-1]["id"]
             for row in batch:
                 row["headers"] = _load_json(row["headers"]) or {}
-                row["body"] = self._codec.decompress(row["body"])
+                row["body"] = self._body(row["body"], row["body_size"])
                 yield row
-            last_id = batch[-1]["id"]
 
     # -- articles --------------------------------------------------------------------
 

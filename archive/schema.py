@@ -63,6 +63,7 @@ def _m001_initial(db: sqlite_utils.Database) -> None:
         {
             "id": int,
             "crawl_id": int,
+            "site": str,
             "url": str,
             "final_url": str,
             "status": int,

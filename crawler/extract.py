@@ -35,6 +35,8 @@ DEFAULT_TIMEZONE = "Asia/Almaty"
 SHORT_TEXT_CHARS = 1000
 # ... and balanced mode replaces it when it finds this many times more text.
 RESCUE_RATIO = 2.0
+# An article has at least one paragraph of this many words.
+MIN_SENTENCE_WORDS = 6
 
 # trafilatura's own parser settings, so that our tree is what trafilatura would build.
 _PARSER = lxml_html.HTMLParser(
@@ -66,6 +68,7 @@ _INVALID_XML_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _XML_DECL_RE = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
 _SPACES_RE = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 _TITLE_NORM_RE = re.compile(r"[\W_]+", re.UNICODE)
+_WORD_RE = re.compile(r"[^\W\d_]+", re.UNICODE)
 # Cross-promotion lines that sit inside article bodies on ru/kk/en news sites: «Читайте также:
 # <link>», channel subscription calls.  Only short lines are dropped: a long paragraph that
 # starts this way is real text.
@@ -269,8 +272,10 @@ def paragraphs_from_text(raw: str, title: str | None = None) -> list[str]:
     """
     paras = [p for p in (_clean_line(line) for line in raw.splitlines()) if p]
     paras = [p for p in paras if not (len(p) <= _PROMO_MAX_CHARS and _PROMO_LINE_RE.match(p))]
-    if title and paras and _comparable(paras[0]) == _comparable(title):
-        paras = paras[1:]
+    if title:
+        # The <h1> and a bold copy of it in the body can both come through.
+        while paras and _comparable(paras[0]) == _comparable(title):
+            paras = paras[1:]
     return paras
 
 
@@ -401,6 +406,9 @@ def extract_article(
     paras = paragraphs_from_text(main_text, title)
     if not paras:
         raise ExtractionError("no article text found besides the title")
+    if not any(len(_WORD_RE.findall(p)) >= MIN_SENTENCE_WORDS for p in paras):
+        # Menus, tag clouds and link lists come through as rows of two-word "paragraphs".
+        raise ExtractionError("no article text found: no paragraph reads like a sentence")
     body = "\n\n".join(paras)
 
     hreflang = _hreflang(tree, base)

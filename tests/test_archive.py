@@ -115,10 +115,11 @@ def _documented_columns() -> dict[str, set[str]]:
     documented: dict[str, set[str]] = {}
     table = None
     for line in doc.splitlines():
-        heading = re.match(r"^##+ `(\w+)`", line)
-        if heading:
-            table = heading.group(1)
-            documented.setdefault(table, set())
+        if line.startswith("#"):
+            heading = re.match(r"^##+ `(\w+)`", line)
+            table = heading.group(1) if heading else None
+            if table:
+                documented.setdefault(table, set())
             continue
         cell = re.match(r"^\| `(\w+)` \|", line)
         if cell and table:

@@ -406,11 +406,11 @@ class _Context:
 
 
 def _in_bad_container(el: etree._Element, ctx: _Context) -> bool:
-    """True when el sits in a related list, comments, page footer, sidebar..."""
+    """True when el is or sits in a related list, comments, page footer, sidebar..."""
     chain = ctx.headline_chain or frozenset()
     ancestors = [a for a in el.iterancestors() if a.tag not in ("body", "html")]
     inside_article = any(a.tag == "article" for a in ancestors)
-    for node in ancestors:
+    for node in [el, *ancestors]:
         if node in chain:
             # a block that also holds the headline is the article itself
             continue
@@ -659,9 +659,18 @@ _DATE_IN_TEXT = re.compile(
     re.IGNORECASE,
 )
 _MAX_SNIPPET = 160
+_BODY_REACH = 60  # elements, in document order, around a headline placed right in <body>
 
 
 _INVISIBLE = {"script", "style", "noscript", "template", "svg"}
+
+
+def _is_foreign(el: etree._Element) -> bool:
+    """A block inside a dateline that is not about this publication (update, embed, list)."""
+    if el.tag in _BAD_TAGS - _ARTICLE_PARTS:
+        return True
+    attrs = _attrs_text(el)
+    return bool(attrs and (_MODIFIED_WORDS.search(attrs) or _BAD_CONTAINER.search(attrs)))
 
 
 def _visible_text(el: etree._Element, limit: int = _MAX_SNIPPET) -> str | None:
@@ -678,7 +687,8 @@ def _visible_text(el: etree._Element, limit: int = _MAX_SNIPPET) -> str | None:
             parts.append(item)
             size += len(item.strip())
         else:
-            if isinstance(item.tag, str) and item.tag not in _INVISIBLE:
+            if isinstance(item.tag, str) and item.tag not in _INVISIBLE and (
+                    item is el or not _is_foreign(item)):
                 if item.text:
                     parts.append(item.text)
                     size += len(item.text.strip())
@@ -734,12 +744,18 @@ def _text_candidates(ctx: _Context) -> Iterator[str]:
     seen: set = set(headline.iter())
     emitted: set[str] = set()
     node, level = headline.getparent(), 1
-    while node is not None and level <= 4 and node.tag not in ("body", "html"):
+    while node is not None and level <= 4 and node.tag != "html":
+        # the whole page is only searched close to the headline
+        reach = _BODY_REACH if node.tag == "body" else None
         found: list[tuple[int, int, str]] = []
         for el in node.iter():
             if el in seen or el in chain or not isinstance(el.tag, str) or el.tag in _INVISIBLE:
                 continue
             seen.add(el)
+            gap = position.get(el, anchor) - anchor
+            distance = gap if gap > 0 else -2 * gap  # datelines sit below more often
+            if reach is not None and distance > reach:
+                continue
             text = _visible_text(el)
             if not text or not re.search(r"\d", text):
                 continue
@@ -751,14 +767,14 @@ def _text_candidates(ctx: _Context) -> Iterator[str]:
             if not matches:
                 continue
             cued = el.tag == "time" or bool(_DATE_CUE.search(_attrs_text(el)))
-            gap = position.get(el, anchor) - anchor
-            distance = gap if gap > 0 else -2 * gap  # datelines sit below more often
             for match in matches:
                 found.append((0 if cued else 1, distance, match))
         for _, _, match in sorted(found, key=lambda f: (f[0], f[1])):
             if match not in emitted:
                 emitted.add(match)
                 yield match
+        if node.tag == "body":
+            break
         node = node.getparent()
         level += 1
 

@@ -105,6 +105,10 @@ def test_schema_indexes_and_triggers(arc):
     assert {("url",), ("crawl_id",)} <= {tuple(i.columns) for i in arc.db["pages"].indexes}
     assert {t.name for t in arc.db["articles"].triggers} == {"articles_ai", "articles_ad", "articles_au"}
     assert arc.db["articles"].detect_fts() == "articles_fts"
+    # Re-crawls touch last_seen_at/page_id only; those must not re-index the text.
+    update_trigger = arc.db.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'articles_au'").fetchone()[0]
+    assert "AFTER UPDATE OF title, text ON articles" in update_trigger
     fks = {(fk.column, fk.other_table) for fk in arc.db["articles"].foreign_keys}
     assert fks == {("duplicate_of", "articles"), ("page_id", "pages"), ("crawl_id", "crawls")}
 
@@ -249,6 +253,19 @@ def test_edited_duplicate_stops_being_one_and_original_never_chains(arc):
         "WHERE b.duplicate_of IS NOT NULL"
     ).fetchone()[0]
     assert chains == 0
+
+
+def test_only_originals_are_pointed_to(arc):
+    original = arc.store_article(make_article(), page_id=None, crawl_id=None, seen_at=utc_now())
+    copy = arc.store_article(make_article("https://mirror.kz/forum"), page_id=None, crawl_id=None,
+                             seen_at=utc_now())
+    # The original is edited; the copy (lower id than anything new) still has the old hash.
+    arc.store_article(make_article(text="Исправленный текст.", content_hash="hash-fixed"),
+                      page_id=None, crawl_id=None, seen_at=utc_now())
+    assert arc.get_article("https://mirror.kz/forum")["duplicate_of"] == original.id
+    late = arc.store_article(make_article("https://late.kz/forum"), page_id=None, crawl_id=None,
+                             seen_at=utc_now())
+    assert late.status == "new" and late.duplicate_of is None and late.id > copy.id
 
 
 def test_store_is_one_transaction(arc):

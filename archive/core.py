@@ -112,11 +112,19 @@ class StoreResult:
     duplicate_of: int | None
 
 
+def _json_default(value: Any) -> Any:
+    # Crawler stats carry datetimes and the odd custom object: keep them readable.
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    return str(value)
+
+
 def _dump_json(value: Any) -> str | None:
     if value is None:
         return None
-    # default=str: crawler stats carry datetimes; a readable string beats an error.
-    return json.dumps(value, ensure_ascii=False, default=str)
+    return json.dumps(value, ensure_ascii=False, default=_json_default)
 
 
 def _load_json(value: str | None) -> Any:
@@ -210,6 +218,8 @@ class Archive:
 
     def start_crawl(self, targets: list[str], settings: dict | None = None) -> int:
         """Record the start of a crawl (status ``running``) and return its id."""
+        if isinstance(targets, str):
+            targets = [targets]
         with self.db.atomic():
             table = self.db["crawls"]
             table.insert(

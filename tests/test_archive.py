@@ -8,6 +8,7 @@ import re
 import sqlite3
 import subprocess
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -436,14 +437,16 @@ def test_crawl_lifecycle(arc):
     arc.store_article(make_article(), page_id=p1, crawl_id=crawl, seen_at=utc_now())
     arc.store_article(make_article("https://m.kz/a"), page_id=None, crawl_id=crawl, seen_at=utc_now())
     arc.store_article(make_article(), page_id=None, crawl_id=crawl, seen_at=utc_now())
-    arc.finish_crawl(crawl, {"articles_updated": 7, "discovered": 12, "by_site": {"kazpravda.kz": 3}},
-                     "partial")
+    started = datetime(2025, 9, 12, 9, 5, tzinfo=timezone.utc)
+    arc.finish_crawl(crawl, {"articles_updated": 7, "discovered": 12, "by_site": {"kazpravda.kz": 3},
+                             "start_time": started}, "partial")
     row = arc.db["crawls"].get(crawl)
     assert row["status"] == "partial" and row["finished_at"] >= row["started_at"]
     assert (row["pages"], row["errors"]) == (2, 1)  # observed in the pages table
     assert (row["articles_new"], row["duplicates"], row["articles_unchanged"]) == (1, 1, 1)
     assert row["articles_updated"] == 7  # given values win
-    assert json.loads(row["stats"]) == {"discovered": 12, "by_site": {"kazpravda.kz": 3}}
+    assert json.loads(row["stats"]) == {"discovered": 12, "by_site": {"kazpravda.kz": 3},
+                                        "start_time": "2025-09-12T09:05:00+00:00"}
     with pytest.raises(ValueError):
         arc.finish_crawl(crawl, {}, "running")
     with pytest.raises(KeyError):

@@ -26,7 +26,14 @@ from crawler.language import detect_language, normalize_lang
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Article", "ExtractionError", "extract_article", "parse_html"]
+__all__ = [
+    "Article",
+    "ExtractionError",
+    "extract_article",
+    "parse_html",
+    "paragraphs_from_text",
+    "promote_photo_credits",
+]
 
 DEFAULT_LANGUAGES = ("ru", "kk", "en")
 DEFAULT_TIMEZONE = "Asia/Almaty"
@@ -37,6 +44,9 @@ SHORT_TEXT_CHARS = 1000
 RESCUE_RATIO = 2.0
 # An article has at least one paragraph of this many words.
 MIN_SENTENCE_WORDS = 6
+
+# trafilatura's date is not used (crawler.dates finds it): skip htmldate's extensive search.
+_CHEAP_DATES = {"extensive_search": False, "original_date": True}
 
 # trafilatura's own parser settings, so that our tree is what trafilatura would build.
 _PARSER = lxml_html.HTMLParser(
@@ -354,14 +364,10 @@ def _main_text(tree: lxml_html.HtmlElement, url: str):
     it skips trafilatura's own rescue of short results; so a short precision result is
     checked against balanced mode and replaced when balanced finds much more text.
     """
-    # trafilatura's date is not used (crawler.dates finds it): skip htmldate's extensive search.
-    doc = _bare(
-        tree, url, with_metadata=True, favor_precision=True,
-        date_extraction_params={"extensive_search": False, "original_date": True},
-    )
+    doc = _bare(tree, url, with_metadata=True, favor_precision=True, date_extraction_params=_CHEAP_DATES)
     text = (doc.text or "").strip() if doc is not None else ""
     if len(text) < SHORT_TEXT_CHARS:
-        balanced = _bare(tree, url, with_metadata=doc is None)
+        balanced = _bare(tree, url, with_metadata=doc is None, date_extraction_params=_CHEAP_DATES)
         balanced_text = (balanced.text or "").strip() if balanced is not None else ""
         if len(balanced_text) > RESCUE_RATIO * len(text):
             logger.debug("precision text %d chars, balanced %d: using balanced", len(text), len(balanced_text))
@@ -390,6 +396,16 @@ def extract_article(
     Raises :class:`ExtractionError` (only) for empty bodies, non-HTML content and pages
     without article text.
     """
+    try:
+        return _extract(html, url, fetched_at, profile, encoding)
+    except ExtractionError:
+        raise
+    except Exception as err:  # noqa: BLE001 - callers handle exactly one exception type
+        logger.exception("unexpected extraction failure for %s", url)
+        raise ExtractionError(f"extraction failed: {type(err).__name__}: {err}") from err
+
+
+def _extract(html, url: str, fetched_at: datetime | None, profile, encoding: str | None) -> Article:
     text = _to_text(html, encoding)
     tree = parse_html(text)
     if not "".join(tree.itertext()).strip():

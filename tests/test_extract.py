@@ -314,6 +314,15 @@ def test_page_without_article_text_raises():
 
 def test_extraction_error_is_a_value_error():
     assert issubclass(ExtractionError, ValueError)
+    with pytest.raises(ExtractionError, match="unsupported input type"):
+        extract_article(12345, "https://a.kz/n/1")  # type: ignore[arg-type]
+
+
+def test_bad_profile_timezone_does_not_lose_the_text():
+    bad = SiteProfile(name="x", start_urls=("https://vestnik.example.kz/",),
+                      allowed_domains=("vestnik.example.kz",), timezone="Nowhere/Atlantis")
+    art = extract_article(page("ru_news.html"), RU_URL, profile=bad)
+    assert "лекционный зал на сто двадцать мест" in art.text
 
 
 def test_broken_html_still_extracts():

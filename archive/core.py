@@ -6,6 +6,7 @@ it, with sqlite-utils or with datasette. Nothing here knows about Scrapy.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -193,6 +194,27 @@ class Archive:
 
     # -- lifecycle -------------------------------------------------------------------
 
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[None]:
+        """One write transaction, taking the write lock up front.
+
+        A deferred BEGIN that reads first and writes later cannot wait for another
+        process's writer (SQLite returns "database is locked" at once to avoid a
+        deadlock); BEGIN IMMEDIATE waits up to busy_timeout instead, so a re-extraction
+        and a crawl can write the same file.
+        """
+        if self.db.conn.in_transaction:
+            with self.db.atomic():  # nested: a savepoint
+                yield
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.rollback()
+            raise
+        self.db.execute("COMMIT")
+
     def close(self) -> None:
         """Close the connection; closing twice is harmless."""
         if self._closed:
@@ -220,7 +242,7 @@ class Archive:
         """Record the start of a crawl (status ``running``) and return its id."""
         if isinstance(targets, str):
             targets = [targets]
-        with self.db.atomic():
+        with self._write():
             table = self.db["crawls"]
             table.insert(
                 {
@@ -246,7 +268,7 @@ class Archive:
         if status not in CRAWL_STATUSES or status == "running":
             raise ValueError(f"finish status must be ok, partial or failed, not {status!r}")
         stats = dict(stats or {})
-        with self.db.atomic():
+        with self._write():
             if not self._exists("crawls", crawl_id):
                 raise KeyError(f"no crawl with id {crawl_id}")
             observed = self._observed_crawl_counts(crawl_id)
@@ -298,7 +320,7 @@ class Archive:
             "body_size": body_size,
             "error": page.get("error"),
         }
-        with self.db.atomic():
+        with self._write():
             table = self.db["pages"]
             table.insert(row)
             return table.last_pk
@@ -382,7 +404,7 @@ class Archive:
         for field in ARTICLE_JSON_FIELDS:
             new[field] = _dump_json(new[field])
 
-        with self.db.atomic():
+        with self._write():
             old = self._first(
                 "SELECT id, title, text, content_hash, duplicate_of, first_seen_at, "
                 "last_seen_at, page_id, crawl_id FROM articles WHERE url = ?",

@@ -505,6 +505,32 @@ def test_open_errors(tmp_path):
         Archive(newer)
 
 
+WRITER = """
+import sys
+from archive import Archive, utc_now
+arc = Archive(sys.argv[1])
+for i in range(300):
+    arc.store_article({"url": f"https://e.kz/{sys.argv[2]}/{i}", "title": "Т", "text": f"Текст {i}",
+                       "content_hash": f"{sys.argv[2]}-{i}"}, page_id=None, crawl_id=None, seen_at=utc_now())
+    arc.store_article({"url": f"https://e.kz/shared/{i}", "title": "Т", "text": f"Общий {i}",
+                       "content_hash": f"shared-{i}"}, page_id=None, crawl_id=None, seen_at=utc_now())
+arc.close()
+"""
+
+
+def test_two_writer_processes(tmp_path):
+    # e.g. a re-extraction while a cron crawl runs: writers must wait, not fail "locked".
+    path = tmp_path / "archive.db"
+    Archive(path).close()
+    writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(path), name], cwd=ROOT,
+                                stderr=subprocess.PIPE, text=True) for name in ("a", "b")]
+    errors = [w.communicate(timeout=120)[1] for w in writers]
+    assert [w.returncode for w in writers] == [0, 0], errors
+    with Archive(path) as arc:
+        assert arc.db["articles"].count == 900
+        fts_integrity(arc)
+
+
 def test_timestamps_are_utc_iso():
     assert to_utc_iso("2025-09-12T14:05:00+05:00") == "2025-09-12T09:05:00+00:00"
     assert to_utc_iso("2025-09-12T09:05:00.123456Z") == "2025-09-12T09:05:00+00:00"

@@ -78,13 +78,14 @@ class Entry:
 
 def _time_at(rng: random.Random, frac: float) -> datetime:
     day = START + timedelta(minutes=int(_SPAN_MIN * frac))
-    naive = day.replace(hour=rng.choice(_HOURS), minute=rng.randrange(60))
+    d = textgen.Draw(rng)
+    naive = day.replace(hour=_HOURS[d.below(len(_HOURS))], minute=d.below(60))
     return timefmt.local(naive)
 
 
-def _tags_for(story: textgen.Story, rng: random.Random) -> tuple[str, ...]:
+def _tags_for(story: textgen.Story, d: textgen.Draw) -> tuple[str, ...]:
     tags = list(ru.TOPICS[story.topic].tags)
-    if story.city > 2 and "regiony" not in tags and rng.random() < 0.5:
+    if story.city > 2 and "regiony" not in tags and d.chance(0.5):
         tags.append("regiony")
     return tuple(tags)
 
@@ -148,6 +149,8 @@ class Catalog:
                 e.pos = max(0, bisect.bisect_left(self._readable_times, e.when) - 1)
         self.listed: list[Entry] = [e for e in reversed(content) if e.lang == "ru"]  # newest first
         self.kk: list[Entry] = [e for e in reversed(content) if e.lang == "kk"]
+        for pos, e in enumerate(self.kk):
+            e.pos = pos  # Kazakh pages link to Kazakh neighbours
         self.by_tag: dict[str, list[Entry]] = {slug: [] for slug, _, _ in ru.TAGS}
         for e in reversed(self.readable):
             for t in e.tags:
@@ -169,18 +172,19 @@ class Catalog:
     def _story_entry(self, rng: random.Random, when: datetime, kind: str) -> Entry:
         story = textgen.make_story(rng, when.year)
         title = textgen.ru_title(story, rng)
+        d = textgen.Draw(rng)
         # Some headlines were edited after publication: the slug keeps the first wording.
-        slug_title = textgen.ru_title(story, rng) if rng.random() < 0.1 else title
+        slug_title = textgen.ru_title(story, rng) if d.chance(0.1) else title
         slug = self._unique_slug(slug_title)
-        n_paras = rng.randint(3, 10)
-        lastmod = when + timedelta(hours=rng.randint(1, 48)) if rng.random() < 0.2 else when
+        n_paras = 3 + d.below(8)
+        lastmod = when + timedelta(hours=1 + d.below(48)) if d.chance(0.2) else when
         return Entry(
             path=f"/n/{slug}/", kind=kind, slug=slug, title=title, when=when, published=when,
             published_raw=timefmt.ru_visible(when), lastmod=lastmod, story=story,
-            body_seed=rng.getrandbits(48), n_paras=n_paras, photo=rng.random() < 0.4,
-            teaser=n_paras >= 4 and rng.random() < 0.3, jsonld=rng.random() < 0.15,
-            meta_time=rng.random() < 0.10, tags=_tags_for(story, rng),
-            author=textgen.make_person(rng).name(), views=rng.randint(150, 25000),
+            body_seed=rng.getrandbits(48), n_paras=n_paras, photo=d.chance(0.4),
+            teaser=n_paras >= 4 and d.chance(0.3), jsonld=d.chance(0.15),
+            meta_time=d.chance(0.10), tags=_tags_for(story, d),
+            author=textgen.make_person(rng, d).name(), views=150 + d.below(25000),
         )
 
     def _kk_edition(self, ru_entry: Entry, rng: random.Random) -> Entry:

@@ -177,8 +177,8 @@ def layout(lang: str, title: str, head: str, main: str, body_class: str, current
 
 def _related(cat: Catalog, e: Entry, base: str) -> str:
     if e.lang == "kk":
-        pos = next((i for i, x in enumerate(cat.kk) if x.path == e.path), 0)
-        others = [x for x in cat.kk[pos + 1: pos + 4]] or [x for x in cat.kk[:3] if x.path != e.path]
+        older = cat.kk[e.pos + 1: e.pos + 4]
+        others = older + cat.kk[max(0, e.pos - (3 - len(older))): e.pos]
         heading, fmt = "Тағы оқыңыз", timefmt.kk_visible
     else:
         others = cat.neighbours(e, 3)

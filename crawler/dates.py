@@ -13,6 +13,7 @@ the raw string kept.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import re
@@ -346,9 +347,9 @@ _PUBLISHED_WORDS = re.compile(r"publi|pubdate|posted|created|issued|опубли
 _BAD_CONTAINER = re.compile(
     r"related|similar|recommend|popular|more-?news|read-?also|readmore|also-|"
     r"comment|sidebar|widget|teaser|advert|promo|breadcrumb|subscribe|"
-    r"latest|newsfeed|news-?feed|lenta|most-?read|trending|partner|other-?news|"
-    r"footer|side-?bar|aside|menu|carousel|slider|digest|feed|topbar|top-bar|"
-    r"card-list|news-list|list-news|top-news|more-|tweet|embed|instagram",
+    r"latest|newsfeed|news-?feed|news-?lenta|lenta-?news|most-?read|trending|partner|"
+    r"other-?news|footer|side-?bar|aside|menu|carousel|slider|digest|feed|topbar|top-bar|"
+    r"card-list|news-list|list-news|more-|tweet|embed|instagram",
     re.IGNORECASE,
 )
 # <footer>/<header> count as page furniture only outside the article.
@@ -396,6 +397,7 @@ class _Context:
     latest: date
     headline: etree._Element | None = None
     headline_chain: frozenset | None = None
+    layout: tuple[dict, dict] | None = None  # document positions and text sizes, built once
 
     def parse(self, text: str) -> datetime | date | None:
         return parse_date_text(text, languages=self.languages, timezone=self.timezone,
@@ -673,6 +675,17 @@ def _is_foreign(el: etree._Element) -> bool:
     return bool(attrs and (_MODIFIED_WORDS.search(attrs) or _BAD_CONTAINER.search(attrs)))
 
 
+def _text_sizes(elements: list) -> dict:
+    """Visible text length under every element, in one pass (children before parents)."""
+    size: dict = {}
+    for el in reversed(elements):
+        total = len((el.text or "").strip()) if el.tag not in _INVISIBLE else 0
+        for child in el:
+            total += size.get(child, 0) + len((child.tail or "").strip())
+        size[el] = total
+    return size
+
+
 def _visible_text(el: etree._Element, limit: int = _MAX_SNIPPET) -> str | None:
     """Text with a space at every tag boundary («News24<br>13 Jan» stays apart).
 
@@ -726,6 +739,22 @@ def _dates_in(text: str, generic: bool) -> Iterator[str]:
             yield m.group(0).strip(" ,|·-–—/")
 
 
+_DATE_ATTRS = ("datetime", "content", "title", "data-time", "data-timestamp", "data-date",
+               "data-utime", "data-published", "time", "timestamp")
+
+
+def _attribute_dates(el: etree._Element) -> list[str]:
+    found = []
+    for node in itertools.islice(el.iter(), 8):
+        if not isinstance(node.tag, str):
+            continue
+        for attr in _DATE_ATTRS:
+            value = (node.get(attr) or "").strip()
+            if value and len(value) <= 60 and re.search(r"\d", value):
+                found.append(value)
+    return found
+
+
 def _text_candidates(ctx: _Context) -> Iterator[str]:
     """Dates written in short blocks around the headline, closest first.
 
@@ -738,7 +767,10 @@ def _text_candidates(ctx: _Context) -> Iterator[str]:
     if headline is None:
         return
     generic = not ctx.languages or not set(ctx.languages) <= set(DEFAULT_LANGUAGES)
-    position = {el: i for i, el in enumerate(ctx.tree.iter())}
+    if ctx.layout is None:
+        elements = list(ctx.tree.iter())
+        ctx.layout = ({el: i for i, el in enumerate(elements)}, _text_sizes(elements))
+    position, size = ctx.layout
     anchor = position.get(headline, 0)
     chain = ctx.headline_chain or frozenset()
     seen: set = set(headline.iter())
@@ -754,19 +786,20 @@ def _text_candidates(ctx: _Context) -> Iterator[str]:
             seen.add(el)
             gap = position.get(el, anchor) - anchor
             distance = gap if gap > 0 else -2 * gap  # datelines sit below more often
-            if reach is not None and distance > reach:
-                continue
-            text = _visible_text(el)
-            if not text or not re.search(r"\d", text):
-                continue
-            if _is_modified(el) or _in_bad_container(el, ctx):
-                continue
-            matches = list(_dates_in(text, generic))
-            if not matches and generic and len(text) <= 40:
-                matches = [text]  # unknown language: let dateparser read the whole snippet
-            if not matches:
+            text_size = size.get(el, 0)
+            if reach is not None and distance > reach or text_size > 2 * _MAX_SNIPPET:
                 continue
             cued = el.tag == "time" or bool(_DATE_CUE.search(_attrs_text(el)))
+            # machine-readable stamps on a dateline: <span class="date"><x time="1593378975">
+            matches = _attribute_dates(el) if cued else []
+            text = _visible_text(el) if text_size else None
+            if text and re.search(r"\d", text):
+                in_text = list(_dates_in(text, generic))
+                if not in_text and generic and len(text) <= 40:
+                    in_text = [text]  # unknown language: let dateparser read the whole snippet
+                matches.extend(in_text)
+            if not matches or _is_modified(el) or _in_bad_container(el, ctx):
+                continue
             for match in matches:
                 found.append((0 if cued else 1, distance, match))
         for _, _, match in sorted(found, key=lambda f: (f[0], f[1])):

@@ -12,8 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from samplesite.generate import SampleSite
-from samplesite.server import serve
+from samplesite import SampleSite, serve
 
 DEMO_PORT = 8765  # a fixed port keeps URLs stable between demo runs when it is free
 BIN = Path(sys.executable).parent

@@ -289,11 +289,15 @@ def ru_paragraphs(story: Story, seed: int, n_paras: int, photo: bool) -> list[st
     """Body paragraphs of the Russian edition (photo credit, if any, as paragraph two)."""
     rng = random.Random(f"ru-body:{seed}")
     s = ru_slots(story, rng)
-    paras = [cap(s.fill(rng.choice(ru.LEADS)))]
+    used: set[int] = set()
+    lead = cap(s.fill(rng.choice(ru.LEADS)))
+    if rng.random() < 0.6:
+        lead += " " + _sentences(s, rng, ru.SENTENCES, 1, used)
+    paras = [lead]
     if photo:
         paras.append(s.fill(rng.choice(ru.PHOTO_CREDITS)))
-    used: set[int] = set()
-    quote_at = rng.randrange(1, max(2, n_paras))
+    # Short notes get no quote, so even a three-paragraph story has some body text.
+    quote_at = rng.randrange(2, n_paras) if n_paras >= 4 else -1
     while len(paras) < n_paras:
         if len(paras) == quote_at:
             quote = s["quote"] + (". " + s["quote"] if rng.random() < 0.5 else "")
@@ -311,12 +315,15 @@ def kk_paragraphs(story: Story, seed: int, n_paras: int, photo: bool) -> list[st
     """Body paragraphs of the Kazakh edition."""
     rng = random.Random(f"kk-body:{seed}")
     s = kk_slots(story, rng)
-    paras = [cap(s.fill(rng.choice(kk.LEADS)))]
+    used: set[int] = set()
+    lead = cap(s.fill(rng.choice(kk.LEADS)))
+    if rng.random() < 0.6:
+        lead += " " + _sentences(s, rng, kk.SENTENCES, 1, used)
+    paras = [lead]
     if photo:
         paras.append(s.fill(rng.choice(kk.PHOTO_CREDITS)))
-    used: set[int] = set()
     while len(paras) < n_paras:
-        if len(paras) == 2:
+        if len(paras) == 2 and n_paras >= 4:
             paras.append(f"«{s['quote_kk']}», – деді {s['p_role_kk']} {s['p_name']}.")
         else:
             paras.append(_sentences(s, rng, kk.SENTENCES, rng.randint(2, 3), used))

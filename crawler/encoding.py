@@ -1,10 +1,10 @@
 """Decode fetched HTML bytes to text the way a browser would, with one safety net.
 
 The order is w3lib's (BOM, HTTP ``Content-Type`` charset, ``<meta>`` / XML declaration,
-detection, default).  Kazakhstani and Russian sites still serve windows-1251 pages and
-misconfigured servers announce a charset the page does not use, so when the header charset
-produces replacement characters or UTF-8 mojibake while the page's own declaration decodes
-cleanly, the page's declaration wins.
+detection, default).  Kazakhstani and Russian sites still serve windows-1251 pages,
+misconfigured servers announce a charset the page does not use, and converted pages keep
+their old ``<meta charset>``; so when the chosen charset produces replacement characters or
+UTF-8 mojibake, the next candidate that decodes cleanly wins.
 """
 
 from __future__ import annotations
@@ -31,18 +31,38 @@ def _is_cyrillic(ch: str) -> bool:
     return "\u0400" <= ch <= "\u04ff"
 
 
+def _utf8_damage(body: bytes) -> tuple[int, int]:
+    """(invalid UTF-8 sequences, non-ASCII bytes) in ``body``."""
+    non_ascii = sum(1 for b in body if b > 127)
+    if not non_ascii:
+        return 0, 0
+    try:
+        body.decode("utf-8")
+        return 0, non_ascii
+    except UnicodeDecodeError:
+        return body.decode("utf-8", errors="replace").count("\ufffd"), non_ascii
+
+
+def _is_mostly_utf8(body: bytes) -> bool:
+    """Non-ASCII bytes that are (nearly all) valid UTF-8.
+
+    One stray byte (a truncated character in a comment, say) does not make a UTF-8 page
+    something else; a windows-1251 page read as UTF-8 fails on almost every letter.
+    """
+    errors, non_ascii = _utf8_damage(body)
+    return non_ascii > 0 and errors <= max(2, non_ascii // 1000)
+
+
 def guess_encoding(body: bytes) -> str | None:
     """Guess the encoding of undeclared HTML bytes; ``None`` when nothing fits.
 
-    Valid UTF-8 is taken as UTF-8 (random single-byte text is almost never valid UTF-8).
-    Otherwise windows-1251 and KOI8-R are tried: in real Russian/Kazakh prose lower-case
-    letters dominate, and reading one encoding as the other flips the case of most letters.
+    (Nearly) valid UTF-8 is taken as UTF-8: single-byte prose is practically never valid
+    UTF-8.  Otherwise windows-1251 and KOI8-R are tried: in real Russian/Kazakh prose
+    lower-case letters dominate, and reading one encoding as the other flips the case of
+    most letters.
     """
-    try:
-        body.decode("utf-8")
+    if not any(b > 127 for b in body) or _is_mostly_utf8(body):
         return "utf-8"
-    except UnicodeDecodeError:
-        pass
     sample = body[:65536]
     best: tuple[float, str] | None = None
     for enc in _CYRILLIC_CANDIDATES:
@@ -72,42 +92,42 @@ def _canonical(enc: str | None) -> str | None:
 
 def _decodes_badly(body: bytes, enc: str) -> bool:
     """True when ``body`` read as ``enc`` gives replacement characters or UTF-8 mojibake."""
-    try:
-        body.decode(enc)
-    except (UnicodeDecodeError, LookupError):
+    name = _canonical(enc)
+    if name is None:
         return True
-    if _canonical(enc) in ("utf-8", "utf-8-sig"):
-        return False
-    # Bytes with non-ASCII content that are valid UTF-8 read as a single-byte charset are
-    # the classic «Р В Р’ВµР В»»-style mojibake; genuine single-byte prose is never valid UTF-8.
-    if any(b > 127 for b in body):
-        try:
-            body.decode("utf-8")
-            return True
-        except UnicodeDecodeError:
-            return False
-    return False
+    if name in ("utf-8", "utf-8-sig"):
+        errors, non_ascii = _utf8_damage(body)
+        return errors > max(2, non_ascii // 1000)
+    try:
+        body.decode(name)
+    except UnicodeDecodeError:
+        return True
+    # Non-ASCII bytes that are valid UTF-8, read as another charset, are the classic
+    # «Р В Р’ВµР В»»-style mojibake; genuine text in another charset is never valid UTF-8.
+    return _is_mostly_utf8(body)
 
 
 def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]:
     """Decode HTML ``body`` to text; return ``(text, encoding name)``.
 
     ``content_type`` is the HTTP ``Content-Type`` header value (``None`` when absent).
-    Browser order via :func:`w3lib.encoding.html_to_unicode`; but when the header charset
-    contradicts the page's ``<meta>`` declaration and decodes badly while the declared one
-    decodes cleanly, the declared one is used.  Never raises on undecodable bytes:
-    unmappable bytes become U+FFFD.
+    Browser order via :func:`w3lib.encoding.html_to_unicode` (BOM, header, ``<meta>``,
+    detection).  When the encoding so chosen decodes badly (replacement characters or UTF-8
+    mojibake), the next candidates that decode cleanly win: the page's ``<meta>``
+    declaration (when the header was used), then detection (UTF-8 validity, Cyrillic
+    single-byte encodings).  Never raises on undecodable bytes: they become U+FFFD.
     """
     enc, text = html_to_unicode(content_type, body, auto_detect_fun=guess_encoding)
-    header_enc = _canonical(http_content_type_encoding(content_type))
     bom_enc, _ = read_bom(body)
-    if header_enc and bom_enc is None and _canonical(enc) == header_enc:
-        declared = _canonical(html_body_declared_encoding(body))
-        if declared and declared != header_enc:
-            if _decodes_badly(body, header_enc) and not _decodes_badly(body, declared):
-                logger.info(
-                    "header charset %s contradicts page charset %s and decodes badly; using %s",
-                    header_enc, declared, declared,
-                )
-                enc, text = html_to_unicode(None, body, auto_detect_fun=guess_encoding)
+    if bom_enc is not None or not _decodes_badly(body, enc):
+        return text, enc
+    candidates = []
+    if _canonical(http_content_type_encoding(content_type)) == _canonical(enc):
+        candidates.append(html_body_declared_encoding(body))
+    candidates.append(guess_encoding(body))
+    for alt in candidates:
+        if alt and _canonical(alt) != _canonical(enc) and not _decodes_badly(body, alt):
+            logger.info("charset %s decodes this page badly; using %s", enc, alt)
+            used, decoded = html_to_unicode(f"text/html; charset={alt}", body)
+            return decoded, used
     return text, enc

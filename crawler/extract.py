@@ -79,6 +79,7 @@ _XML_DECL_RE = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
 _SPACES_RE = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 _TITLE_NORM_RE = re.compile(r"[\W_]+", re.UNICODE)
 _WORD_RE = re.compile(r"[^\W\d_]+", re.UNICODE)
+_UNSPACED_SCRIPT_RE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]")
 # Cross-promotion lines that sit inside article bodies on ru/kk/en news sites: «Читайте также:
 # <link>», channel subscription calls.  Only short lines are dropped: a long paragraph that
 # starts this way is real text.
@@ -289,6 +290,13 @@ def paragraphs_from_text(raw: str, title: str | None = None) -> list[str]:
     return paras
 
 
+def _reads_like_sentence(paragraph: str) -> bool:
+    if len(_WORD_RE.findall(paragraph)) >= MIN_SENTENCE_WORDS:
+        return True
+    # Japanese, Chinese, Thai... are written without spaces between words.
+    return len(_UNSPACED_SCRIPT_RE.findall(paragraph)) >= 3 * MIN_SENTENCE_WORDS
+
+
 def _clean_meta(value: Any) -> str | None:
     if value is None:
         return None
@@ -422,7 +430,7 @@ def _extract(html, url: str, fetched_at: datetime | None, profile, encoding: str
     paras = paragraphs_from_text(main_text, title)
     if not paras:
         raise ExtractionError("no article text found besides the title")
-    if not any(len(_WORD_RE.findall(p)) >= MIN_SENTENCE_WORDS for p in paras):
+    if not any(_reads_like_sentence(p) for p in paras):
         # Menus, tag clouds and link lists come through as rows of two-word "paragraphs".
         raise ExtractionError("no article text found: no paragraph reads like a sentence")
     body = "\n\n".join(paras)

@@ -22,9 +22,10 @@ __all__ = [
     "detect_language",
 ]
 
-# Letters that Kazakh uses and Russian does not.  "і" is shared with Ukrainian/Belarusian,
-# which is acceptable for the sites this project targets.
+# Letters that Kazakh uses and Russian does not.  "і" is shared with Ukrainian, so it only
+# counts when no Ukrainian-only letter appears.
 KAZAKH_LETTERS = frozenset("әғқңөұүһіӘҒҚҢӨҰҮҺІ")
+_UKRAINIAN_ONLY = frozenset("їєґЇЄҐ")
 
 # Non-ISO codes seen in the wild, and ISO 639-2/3 codes, mapped to ISO 639-1.
 _ALIASES = {
@@ -117,38 +118,47 @@ def declared_languages(
     return out
 
 
-def _letter_counts(text: str) -> tuple[int, int, int]:
-    """(Cyrillic letters, Kazakh-specific letters, Latin letters) in ``text``."""
-    cyr = kk = lat = 0
+def _letter_counts(text: str) -> tuple[int, int, int, int]:
+    """(Cyrillic, Kazakh-specific, Ukrainian-only, Latin) letter counts in ``text``."""
+    cyr = kk = i_dotted = uk = lat = 0
     for ch in text:
         if not ch.isalpha():
             continue
         if "\u0400" <= ch <= "\u04ff":
             cyr += 1
-            if ch in KAZAKH_LETTERS:
+            if ch in "іІ":
+                i_dotted += 1
+            elif ch in KAZAKH_LETTERS:
                 kk += 1
+            elif ch in _UKRAINIAN_ONLY:
+                uk += 1
         elif ch < "\u0250":
             lat += 1
-    return cyr, kk, lat
+    if not uk:
+        kk += i_dotted
+    return cyr, kk, uk, lat
 
 
 def script_language(text: str) -> str | None:
     """Guess ru/kk/en from the letters of ``text``; ``None`` when it has no letters.
 
     Cyrillic-majority text is "kk" when Kazakh-specific letters (әғқңөұүһі) make up a
-    noticeable share of it, else "ru"; Latin-majority text is "en".
+    noticeable share of it, "uk" when Ukrainian-only letters (їєґ) outnumber them, else
+    "ru"; Latin-majority text is "en".
     """
-    cyr, kk, lat = _letter_counts(text)
+    cyr, kk, uk, lat = _letter_counts(text)
     if cyr == 0 and lat == 0:
         return None
     if cyr >= lat:
+        if uk > kk and uk >= max(1, _KK_SHARE / 4 * cyr):
+            return "uk"
         return "kk" if kk >= max(1, _KK_SHARE * cyr) else "ru"
     return "en"
 
 
 def _contradicts(declared: str, text: str) -> str | None:
     """The script-based language when a long ``text`` clearly contradicts ``declared``."""
-    cyr, kk, lat = _letter_counts(text)
+    cyr, kk, _uk, lat = _letter_counts(text)
     if cyr + lat < _MIN_LETTERS_TO_OVERRULE:
         return None
     guess = script_language(text)

@@ -216,6 +216,8 @@ def test_script_language():
     assert script_language("В этом году весной урожай оказался богаче обычного.") == "ru"
     assert script_language("Spring sowing started early this year.") == "en"
     assert script_language("2025 — 12:30") is None
+    # Ukrainian shares "і" with Kazakh; its own letters (ї, є, ґ) tell them apart.
+    assert script_language("Синоптики обіцяють спеку до вихідних, у неділю очікується її посилення по всій країні.") == "uk"
     # A Russian text quoting one Kazakh name stays Russian.
     long_ru = "Жители района обсудили планы благоустройства парка «Әділет» на общем собрании. " * 5
     assert script_language(long_ru) == "ru"
@@ -278,6 +280,22 @@ def test_undeclared_single_byte_cyrillic_is_detected():
     assert guess_encoding(cyr_page().encode("utf-8")) == "utf-8"
     text, _ = decode_html(cyr_page().encode("koi8-r"))
     assert RU_SENTENCE in text
+
+
+def test_stale_meta_charset_on_utf8_page():
+    # A page converted to UTF-8 that kept its old <meta charset>, served without a header.
+    raw = cyr_page('<meta charset="windows-1251">').encode("utf-8")
+    text, enc = decode_html(raw)
+    assert enc == "utf-8" and RU_SENTENCE in text
+    raw = cyr_page('<meta charset="euc-kr">').encode("utf-8")
+    assert RU_SENTENCE in decode_html(raw)[0]
+
+
+def test_utf8_page_with_one_stray_byte_stays_utf8():
+    raw = cyr_page('<meta charset="utf-8">').encode("utf-8").replace(b"<article>", b"<article>\xff", 1)
+    text, enc = decode_html(raw, "text/html; charset=utf-8")
+    assert enc == "utf-8" and RU_SENTENCE in text
+    assert guess_encoding(cyr_page().encode("utf-8") + b"\xd0") == "utf-8"
 
 
 def test_utf8_bom():

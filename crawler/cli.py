@@ -89,8 +89,7 @@ def crawl(targets, db_path, since, limit, base_url, overrides, log_level, log_fi
         click.echo(f"crawler: could not run: {exc}", err=True)
         sys.exit(EXIT_CANNOT_RUN)
     click.echo(summary["line"])
-    sys.exit(EXIT_OK if summary["status"] == "ok" or summary["status"] == "partial" and summary["stored"] else
-             EXIT_PARTIAL)
+    sys.exit(EXIT_PARTIAL if summary["status"] == "failed" else EXIT_OK)
 
 
 @cli.command()

@@ -23,14 +23,13 @@ def reextract_archive(archive, *, site: str | None = None) -> dict[str, int]:
     profiles = bundled_profiles()
     counts: Counter[str] = Counter()
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    # Materialise the page list first: rows are written while we go.
-    pages = [p for p in archive.iter_pages(with_errors=True) if site is None or p.get("site", site) == site]
-    for row in pages:
-        body = archive.page_body(row["id"])
+    # iter_pages reads in batches and keeps no cursor open, so writing while iterating is fine.
+    for row in archive.iter_pages(with_errors=True, site=site):
+        body = row["body"]
         if body is None:
             counts["no body"] += 1
             continue
-        page_site = row.get("site") or site
+        page_site = row["site"]
         url = row.get("final_url") or row["url"]
         profile = profiles.get(page_site) if page_site else None
         if profile is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 from scrapy.crawler import CrawlerProcess
@@ -38,7 +39,7 @@ def run_crawl(targets: list[str], db_path: str, **options) -> dict:
     from spiders.news import NewsSpider
 
     settings = build_settings(targets, db_path, **options)
-    process = CrawlerProcess(settings, install_root_handler=True)
+    process = CrawlerProcess(settings)
     crawler = process.create_crawler(NewsSpider)
     process.crawl(crawler)
     process.start()
@@ -52,6 +53,7 @@ def run_crawl(targets: list[str], db_path: str, **options) -> dict:
     finally:
         archive.close()
     row = dict(row)
+    row.update(json.loads(row.pop("stats") or "{}"))
     row["line"] = (
         f"crawl {crawl_id} {row['status']}: {row.get('pages', 0)} pages, "
         f"{row.get('articles_new', 0)} new, {row.get('articles_updated', 0)} updated, "

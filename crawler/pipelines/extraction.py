@@ -37,21 +37,24 @@ def build_article(page: FetchedPage, profile) -> dict:
     fetched_at = datetime.fromisoformat(page.fetched_at) if page.fetched_at else None
     article = extract_article(text, page.final_url or page.url, fetched_at=fetched_at, profile=profile)
     record = article.as_dict()
-    record["url"] = article_url(page.final_url or page.url, article.canonical_url)
+    # The stored url *is* the canonical one; the AMP link is not kept.
+    record["url"] = article_url(page.final_url or page.url, record.pop("canonical_url"))
+    record.pop("amphtml", None)
     record["site"] = page.site
     record["content_hash"] = content_hash(article.text)
     return record
 
 
 class ExtractionPipeline:
-    def __init__(self, stats):
-        self.stats = stats
+    def __init__(self, crawler):
+        self.crawler = crawler
+        self.stats = crawler.stats
 
     @classmethod
     def from_crawler(cls, crawler):
-        return cls(crawler.stats)
+        return cls(crawler)
 
-    def process_item(self, item, spider):
+    def process_item(self, item):
         if not isinstance(item, FetchedPage):
             return item
         problem = check_fetch(item)
@@ -59,7 +62,7 @@ class ExtractionPipeline:
             item.error = problem
         else:
             try:
-                item.article = build_article(item, spider.profiles.get(item.site))
+                item.article = build_article(item, self.crawler.spider.profiles.get(item.site))
             except ExtractionError as exc:
                 item.error = f"extraction: {exc}"
             except Exception as exc:  # a bad page must never stop the crawl

@@ -22,33 +22,36 @@ _STAT_KEYS = {
 
 
 class ArchivePipeline:
-    def __init__(self, path: str, targets: list[str], store_bodies: bool, stats):
+    def __init__(self, crawler, path: str, targets: list[str], store_bodies: bool):
+        self.crawler = crawler
+        self.stats = crawler.stats
         self.path = path
         self.targets = targets
         self.store_bodies = store_bodies
-        self.stats = stats
         self.archive: Archive | None = None
         self.crawl_id: int | None = None
 
     @classmethod
     def from_crawler(cls, crawler):
         s = crawler.settings
-        return cls(s.get("ARCHIVE_PATH"), s.getlist("CRAWL_TARGETS"),
-                   s.getbool("ARCHIVE_STORE_BODIES"), crawler.stats)
+        return cls(crawler, s.get("ARCHIVE_PATH"), s.getlist("CRAWL_TARGETS"),
+                   s.getbool("ARCHIVE_STORE_BODIES"))
 
-    def open_spider(self, spider):
+    def open_spider(self):
+        spider = self.crawler.spider
         self.archive = Archive(self.path)
         self.crawl_id = self.archive.start_crawl(self.targets or list(spider.profiles),
                                                  {"since": str(spider.since or ""), "limit": spider.limit})
         spider.crawl_id = self.crawl_id
         logger.info("archive %s, crawl %s", self.path, self.crawl_id)
 
-    def process_item(self, item, spider):
+    def process_item(self, item):
         if not isinstance(item, FetchedPage):
             return item
         self.stats.inc_value("pages/fetched")
         page_id = self.archive.record_page({
             "crawl_id": self.crawl_id,
+            "site": item.site,
             "url": item.url,
             "final_url": item.final_url,
             "status": item.status,
@@ -70,7 +73,8 @@ class ArchivePipeline:
         item.body = None
         return item
 
-    def close_spider(self, spider):
+    def close_spider(self):
+        spider = self.crawler.spider
         if self.archive is None:
             return
         stats = self.stats.get_stats()

@@ -25,6 +25,7 @@ __all__ = ["decode_html", "guess_encoding"]
 
 # Single-byte Cyrillic encodings still seen on .kz/.ru sites, most common first.
 _CYRILLIC_CANDIDATES = ("cp1251", "koi8-r")
+_ASCII = bytes(range(128))
 
 
 def _is_cyrillic(ch: str) -> bool:
@@ -33,7 +34,7 @@ def _is_cyrillic(ch: str) -> bool:
 
 def _utf8_damage(body: bytes) -> tuple[int, int]:
     """(invalid UTF-8 sequences, non-ASCII bytes) in ``body``."""
-    non_ascii = sum(1 for b in body if b > 127)
+    non_ascii = len(body) - len(body.translate(None, _ASCII))
     if not non_ascii:
         return 0, 0
     try:
@@ -61,7 +62,7 @@ def guess_encoding(body: bytes) -> str | None:
     lower-case letters dominate, and reading one encoding as the other flips the case of
     most letters.
     """
-    if not any(b > 127 for b in body) or _is_mostly_utf8(body):
+    if body.isascii() or _is_mostly_utf8(body):
         return "utf-8"
     sample = body[:65536]
     best: tuple[float, str] | None = None

@@ -19,12 +19,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--seed", type=int, default=0, help="generator seed (default 0)")
     parser.add_argument("--page-kb", type=int, default=0, help="pad article pages to about K KB (default: natural)")
+    parser.add_argument("--no-gzip", action="store_true", help="never gzip responses")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     site = SampleSite(n_articles=args.articles, seed=args.seed, page_kb=args.page_kb)
-    with serve(site, host=args.host, port=args.port, verbose=args.verbose) as server:
+    with serve(site, host=args.host, port=args.port, verbose=args.verbose, gzip=not args.no_gzip) as server:
         print(f"{server.url}/  ({args.articles} articles, seed {args.seed}; Ctrl-C stops)", flush=True)
         try:
             threading.Event().wait()

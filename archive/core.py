@@ -51,6 +51,11 @@ ARTICLE_FIELDS = (
     "hreflang",
     "content_hash",
 )
+# Columns refreshed on a re-fetch whose title and text did not change.
+_METADATA_FIELDS = (
+    "site", "author", "published_at", "published_raw", "date_source", "language",
+    "description", "categories", "tags", "image", "hreflang",
+)
 # Stored as JSON text, returned decoded by get_article() and the exports.
 ARTICLE_JSON_FIELDS = ("categories", "tags", "hreflang")
 
@@ -78,8 +83,11 @@ KEPT_HEADERS = (
     "retry-after",
 )
 
-CRAWL_STATUSES = ("running", "ok", "partial", "failed")
+CRAWL_STATUSES = ("running", "ok", "partial", "failed", "interrupted")
 CRAWL_STAT_COLUMNS = (
+    "discovered",
+    "skipped_known",
+    "not_modified",
     "pages",
     "articles_new",
     "articles_updated",
@@ -243,6 +251,10 @@ class Archive:
         if isinstance(targets, str):
             targets = [targets]
         with self._write():
+            # A crawl still "running" was killed: the caller holds the one-crawl lock.
+            self.db.execute(
+                "UPDATE crawls SET status = 'interrupted' WHERE status = 'running'"
+            )
             table = self.db["crawls"]
             table.insert(
                 {
@@ -266,7 +278,9 @@ class Archive:
         table, article outcomes from this instance's store_article() calls.
         """
         if status not in CRAWL_STATUSES or status == "running":
-            raise ValueError(f"finish status must be ok, partial or failed, not {status!r}")
+            raise ValueError(
+                f"finish status must be ok, partial, failed or interrupted, not {status!r}"
+            )
         stats = dict(stats or {})
         with self._write():
             if not self._exists("crawls", crawl_id):
@@ -285,7 +299,8 @@ class Archive:
             "SELECT count(*), count(error) FROM pages WHERE crawl_id = ?", [crawl_id]
         ).fetchone()
         outcomes = self._outcomes.get(crawl_id, Counter())
-        counts = {"pages": pages, "errors": errors}
+        counts = {"pages": pages, "errors": errors, "discovered": None,
+                  "skipped_known": None, "not_modified": None}
         for outcome, column in _OUTCOME_COLUMNS.items():
             counts[column] = outcomes[outcome]
         return counts
@@ -405,19 +420,20 @@ class Archive:
             new[field] = _dump_json(new[field])
 
         with self._write():
-            old = self._first(
-                "SELECT id, title, text, content_hash, duplicate_of, first_seen_at, "
-                "last_seen_at, page_id, crawl_id FROM articles WHERE url = ?",
-                [url],
-            )
+            old = self._first("SELECT * FROM articles WHERE url = ?", [url])
             if old is None:
                 result = self._insert_article(new, page_id, crawl_id, seen)
             elif _same_content(old, new):
+                # Same story; metadata may still have improved (a date rule fixed and
+                # re-extracted, tags added): keep the latest, without a new version.
+                metadata = {f: new[f] for f in _METADATA_FIELDS if new[f] != old[f]}
                 self.db.execute(
                     "UPDATE articles SET last_seen_at = max(last_seen_at, ?), "
                     "page_id = coalesce(?, page_id) WHERE id = ?",
                     [seen, page_id, old["id"]],
                 )
+                if metadata:
+                    self.db["articles"].update(old["id"], metadata)
                 result = StoreResult(old["id"], UNCHANGED, old["duplicate_of"])
             else:
                 result = self._update_article(old, new, page_id, seen)
@@ -449,8 +465,23 @@ class Archive:
 
     def _update_article(self, old: dict, new: dict, page_id: int | None, seen: str) -> StoreResult:
         article_id = old["id"]
-        # ARTICLE VERSIONS: this is where the previous title/text will be copied into an
-        # article_versions table before being overwritten (not implemented yet).
+        # The state being replaced becomes a version: every earlier state is kept.
+        number = self.db.execute(
+            "SELECT coalesce(max(version), 0) + 1 FROM article_versions WHERE article_id = ?",
+            [article_id],
+        ).fetchone()[0]
+        self.db["article_versions"].insert(
+            {
+                "article_id": article_id,
+                "version": number,
+                "title": old["title"],
+                "text": old["text"],
+                "content_hash": old["content_hash"],
+                "fetched_at": old["updated_at"] or old["first_seen_at"],
+                "last_seen_at": old["last_seen_at"],
+                "page_id": old["page_id"],
+            }
+        )
         if self._has_duplicates(article_id):
             # Others point here; making this row a duplicate too would chain them.
             duplicate_of = None
@@ -489,6 +520,89 @@ class Archive:
         """Return the article stored under this canonical url (JSON columns decoded)."""
         row = self._first("SELECT * FROM articles WHERE url = ?", [url])
         return decode_article(row) if row else None
+
+    def store_fetch(
+        self, page: dict, article: dict | None, *, crawl_id: int | None, seen_at: str
+    ) -> tuple[int, StoreResult | None]:
+        """Record a page and store its article (if any) in ONE transaction.
+
+        A crawl killed at any moment leaves either both rows or neither, so the next
+        run knows exactly which fetches were finished.
+        """
+        with self._write():
+            page_id = self.record_page(dict(page, crawl_id=crawl_id))
+            result = None
+            if article is not None:
+                result = self.store_article(
+                    article, page_id=page_id, crawl_id=crawl_id, seen_at=seen_at
+                )
+        return page_id, result
+
+    def touch_article(
+        self, url: str, page: dict, *, crawl_id: int | None, seen_at: str
+    ) -> tuple[int, StoreResult | None]:
+        """Record a ``304 Not Modified`` re-fetch of the article stored under ``url``."""
+        with self._write():
+            page_id = self.record_page(dict(page, crawl_id=crawl_id))
+            found = self.db.execute(
+                "SELECT id, duplicate_of FROM articles WHERE url = ?", [url]
+            ).fetchone()
+            if found is None:
+                return page_id, None
+            self.db.execute(
+                "UPDATE articles SET last_seen_at = max(last_seen_at, ?) WHERE id = ?",
+                [to_utc_iso(seen_at), found[0]],
+            )
+            self.db.execute("UPDATE pages SET article_id = ? WHERE id = ?", [found[0], page_id])
+        if crawl_id is not None:
+            self._outcomes.setdefault(crawl_id, Counter())[UNCHANGED] += 1
+        return page_id, StoreResult(found[0], UNCHANGED, found[1])
+
+    def versions(self, url: str) -> list[dict]:
+        """Every stored state of an article, oldest first; the last is the current row.
+
+        Each dict has version, title, text, content_hash, fetched_at (when that state was
+        first fetched) and last_seen_at.
+        """
+        current = self._first("SELECT * FROM articles WHERE url = ?", [url])
+        if current is None:
+            raise KeyError(f"no article with url {url}")
+        rows = list(
+            self.db.query(
+                "SELECT version, title, text, content_hash, fetched_at, last_seen_at "
+                "FROM article_versions WHERE article_id = ? ORDER BY version",
+                [current["id"]],
+            )
+        )
+        rows.append(
+            {
+                "version": len(rows) + 1,
+                "title": current["title"],
+                "text": current["text"],
+                "content_hash": current["content_hash"],
+                "fetched_at": current["updated_at"] or current["first_seen_at"],
+                "last_seen_at": current["last_seen_at"],
+            }
+        )
+        return rows
+
+    def known_pages(self) -> Iterator[dict]:
+        """For incremental crawls: every URL fetched before that produced an article.
+
+        One dict per requested URL (its latest fetch): url, final_url, article_url,
+        last_seen_at, published_at, etag, last_modified (validators for conditional
+        requests).
+        """
+        sql = (
+            "SELECT p.url, p.final_url, p.headers, a.url AS article_url, a.last_seen_at, "
+            "a.published_at FROM pages p JOIN articles a ON a.id = p.article_id "
+            "WHERE p.id IN (SELECT max(id) FROM pages WHERE article_id IS NOT NULL GROUP BY url)"
+        )
+        for row in self.db.query(sql):
+            headers = _load_json(row.pop("headers")) or {}
+            row["etag"] = headers.get("etag")
+            row["last_modified"] = headers.get("last-modified")
+            yield row
 
     def known_urls(self) -> set[str]:
         """Return the canonical URLs of all stored articles (duplicates included)."""

@@ -149,8 +149,37 @@ def _narrow_fts_update_trigger(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m002_versions_and_run_counts(db: sqlite_utils.Database) -> None:
+    # Every earlier state of an edited article: the current one stays in `articles`.
+    # Raw SQL for ON DELETE CASCADE: deleting an article deletes its history too.
+    db.execute(
+        """
+        CREATE TABLE article_versions (
+            id INTEGER PRIMARY KEY,
+            article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+            version INTEGER NOT NULL,
+            title TEXT,
+            text TEXT,
+            content_hash TEXT,
+            fetched_at TEXT NOT NULL,
+            last_seen_at TEXT,
+            page_id INTEGER REFERENCES pages(id)
+        )
+        """
+    )
+    db["article_versions"].create_index(
+        ["article_id", "version"], index_name="idx_article_versions_article", unique=True
+    )
+    # What an incremental run did besides storing: found, skipped as known, 304s.
+    for column in ("discovered", "skipped_known", "not_modified"):
+        db["crawls"].add_column(column, int)
+
+
 # Append only: a released migration never changes, a new one goes at the end.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m001_initial]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _m001_initial,
+    _m002_versions_and_run_counts,
+]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

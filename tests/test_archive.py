@@ -134,7 +134,7 @@ def _documented_columns() -> dict[str, set[str]]:
 
 def test_every_column_is_documented(arc):
     documented = _documented_columns()
-    for table in ("articles", "pages", "crawls"):
+    for table in ("articles", "article_versions", "pages", "crawls"):
         assert set(arc.db[table].columns_dict) == documented.get(table), table
 
 
@@ -170,21 +170,71 @@ def test_unchanged_updates_only_last_seen_and_page(arc):
                               seen_at="2025-09-12T09:05:00+00:00")
     before = arc.get_article("https://example.kz/n/forum/")
     second_page = page(arc, "https://example.kz/n/forum/", fetched_at="2025-09-13T09:05:00Z")
-    # Metadata differences alone do not make a new version.
+    # Metadata differences alone do not make a new version, but the newer metadata is kept.
     again = arc.store_article(make_article(author="Другой автор"), page_id=second_page,
                               crawl_id=None, seen_at="2025-09-13T09:05:00Z")
     assert again == StoreResult(first.id, "unchanged", None)
     after = arc.get_article("https://example.kz/n/forum/")
     assert after["last_seen_at"] == "2025-09-13T09:05:00+00:00"
     assert after["page_id"] == second_page
-    assert {k: v for k, v in after.items() if k not in ("last_seen_at", "page_id")} == {
-        k: v for k, v in before.items() if k not in ("last_seen_at", "page_id")
+    assert after["author"] == "Другой автор"
+    assert {k: v for k, v in after.items() if k not in ("last_seen_at", "page_id", "author")} == {
+        k: v for k, v in before.items() if k not in ("last_seen_at", "page_id", "author")
     }
+    assert arc.versions("https://example.kz/n/forum/")[0]["version"] == 1  # still one state
     assert arc.db["pages"].get(second_page)["article_id"] == first.id
     # An older sighting (re-extraction of an old page) never moves last_seen_at back.
     arc.store_article(make_article(), page_id=None, crawl_id=None, seen_at="2025-09-01T00:00:00Z")
     assert arc.get_article("https://example.kz/n/forum/")["last_seen_at"] == "2025-09-13T09:05:00+00:00"
     assert arc.get_article("https://example.kz/n/forum/")["page_id"] == second_page
+
+
+def test_every_earlier_state_is_kept_as_a_version(arc):
+    url = "https://example.kz/n/forum/"
+    arc.store_article(make_article(), page_id=None, crawl_id=None, seen_at="2025-09-12T09:05:00Z")
+    arc.store_article(make_article(), page_id=None, crawl_id=None, seen_at="2025-09-12T10:00:00Z")
+    arc.store_article(make_article(title="Новый заголовок"), page_id=None, crawl_id=None,
+                      seen_at="2025-09-13T09:05:00Z")
+    third = arc.store_article(make_article(title="Новый заголовок", text="Другой текст.", content_hash="h3"),
+                              page_id=None, crawl_id=None, seen_at="2025-09-14T09:05:00Z")
+    assert third.status == "updated"
+    versions = arc.versions(url)
+    assert [v["version"] for v in versions] == [1, 2, 3]
+    assert [v["title"] for v in versions] == ["Форум предпринимателей прошёл в Актау", "Новый заголовок",
+                                              "Новый заголовок"]
+    assert versions[0]["fetched_at"] == "2025-09-12T09:05:00+00:00"
+    assert versions[0]["last_seen_at"] == "2025-09-12T10:00:00+00:00"
+    assert versions[2]["text"] == "Другой текст." and versions[2]["fetched_at"] == "2025-09-14T09:05:00+00:00"
+    assert arc.db["article_versions"].count == 2
+    arc.db.execute("DELETE FROM articles")
+    assert arc.db["article_versions"].count == 0
+
+
+def test_store_fetch_is_one_transaction(arc):
+    crawl = arc.start_crawl(["example.kz"])
+    with pytest.raises(ValueError):
+        arc.store_fetch({"url": "https://example.kz/n/x/", "fetched_at": utc_now()}, {"title": "no url"},
+                        crawl_id=crawl, seen_at=utc_now())
+    assert arc.db["pages"].count == 0  # the page row was rolled back with the failed article
+    page_id, result = arc.store_fetch({"url": "https://example.kz/n/forum/", "fetched_at": utc_now()},
+                                      make_article(), crawl_id=crawl, seen_at=utc_now())
+    assert result.status == "new" and arc.db["pages"].get(page_id)["article_id"] == result.id
+    page_id, touched = arc.touch_article("https://example.kz/n/forum/",
+                                         {"url": "https://example.kz/n/forum/", "status": 304}, crawl_id=crawl,
+                                         seen_at="2030-01-01T00:00:00Z")
+    assert touched.status == "unchanged" and touched.id == result.id
+    assert arc.get_article("https://example.kz/n/forum/")["last_seen_at"] == "2030-01-01T00:00:00+00:00"
+    known = list(arc.known_pages())
+    assert known == [{"url": "https://example.kz/n/forum/", "final_url": None,
+                      "article_url": "https://example.kz/n/forum/", "last_seen_at": "2030-01-01T00:00:00+00:00",
+                      "published_at": "2025-09-12T14:05:00+05:00", "etag": None, "last_modified": None}]
+
+
+def test_a_new_crawl_marks_a_killed_one_interrupted(arc):
+    first = arc.start_crawl(["example.kz"])
+    second = arc.start_crawl(["example.kz"])
+    assert arc.db["crawls"].get(first)["status"] == "interrupted"
+    assert arc.db["crawls"].get(second)["status"] == "running"
 
 
 def test_changed_title_or_text_updates_row(arc):
@@ -438,14 +488,14 @@ def test_crawl_lifecycle(arc):
     arc.store_article(make_article("https://m.kz/a"), page_id=None, crawl_id=crawl, seen_at=utc_now())
     arc.store_article(make_article(), page_id=None, crawl_id=crawl, seen_at=utc_now())
     started = datetime(2025, 9, 12, 9, 5, tzinfo=timezone.utc)
-    arc.finish_crawl(crawl, {"articles_updated": 7, "discovered": 12, "by_site": {"kazpravda.kz": 3},
+    arc.finish_crawl(crawl, {"articles_updated": 7, "requests": 12, "by_site": {"kazpravda.kz": 3},
                              "start_time": started}, "partial")
     row = arc.db["crawls"].get(crawl)
     assert row["status"] == "partial" and row["finished_at"] >= row["started_at"]
     assert (row["pages"], row["errors"]) == (2, 1)  # observed in the pages table
     assert (row["articles_new"], row["duplicates"], row["articles_unchanged"]) == (1, 1, 1)
     assert row["articles_updated"] == 7  # given values win
-    assert json.loads(row["stats"]) == {"discovered": 12, "by_site": {"kazpravda.kz": 3},
+    assert json.loads(row["stats"]) == {"requests": 12, "by_site": {"kazpravda.kz": 3},
                                         "start_time": "2025-09-12T09:05:00+00:00"}
     with pytest.raises(ValueError):
         arc.finish_crawl(crawl, {}, "running")

@@ -127,7 +127,8 @@ _SEPARATORS = re.compile(r"\s*[·•|]\s*")
 
 # Words that flag a date as relative to the fetch time (or year-less).
 _RELATIVE_HINT = re.compile(
-    r"сегодня|вчера|позавчера|назад|бүгін|кеше|бұрын|today|yesterday|ago|now|сейчас|қазір",
+    r"(?<![^\W\d_])(?:сегодня|вчера|позавчера|назад|бүгін|кеше|бұрын|today|yesterday|ago|"
+    r"just now|сейчас|қазір)",
     re.IGNORECASE,
 )
 _YEAR4 = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
@@ -206,10 +207,8 @@ def _parse_numeric(text: str, languages: Sequence[str] | None, timezone: str
     if year < 100:
         year += 2000 if year < 70 else 1900
     rest = text[: m.start()] + " " + text[m.end():]
-    # Anything but a time and separators around the date: not ours to read.
-    leftover = _TIME.sub(" ", rest)
-    if re.search(r"[^\W\d_]", leftover) or re.search(r"\d", leftover):
-        return None
+    if re.search(r"\d", _TIME.sub(" ", rest)):
+        return None  # more numbers than a date and a time: not ours to guess
     t = _TIME.search(rest)
     try:
         if t is None:
@@ -541,7 +540,7 @@ def _meta_candidates(ctx: _Context) -> Iterator[str]:
             "//body//*[@itemprop='datePublished' or @itemprop='dateCreated'][not(self::meta)]")):
         if _in_bad_container(el, ctx):
             continue
-        value = el.get("content") or el.get("datetime") or el.text_content()
+        value = el.get("content") or el.get("datetime") or el.text_content()[:200]
         if value and value.strip():
             rank = _META_RANK["datepublished"] + (0 if el.get("itemprop") == "datePublished" else 40)
             found.append((rank, 10_000 + order, value.strip()))
@@ -549,37 +548,38 @@ def _meta_candidates(ctx: _Context) -> Iterator[str]:
         yield value
 
 
-# <time> -----------------------------------------------------------------------
+# headline and <time> ---------------------------------------------------------
 
 def _norm_title(text: str) -> str:
     return _WS.sub(" ", text).strip().lower()
 
 
 def _headline(ctx: _Context) -> etree._Element | None:
-    """The article's headline element: the h1 that matches the page title, else the
-    first h1 in the article, else a heading or itemprop=headline matching the title."""
+    """The article's headline: the heading that best matches the page title (a logo
+    in an <h1> matches only a sliver of it), else the first h1 of the article."""
     tree = ctx.tree
     titles = [_norm_title(t) for t in tree.xpath(
         "//meta[@property='og:title' or @name='twitter:title']/@content|//title//text()")]
     titles = [t for t in titles if len(t) >= 10]
-
-    def matches_title(el: etree._Element) -> bool:
-        text = _norm_title(el.text_content())
-        if len(text) < 10:
-            return False
-        return any(text in t or t in text for t in titles)
-
     h1s = tree.xpath("//h1")[:20]
-    for el in h1s:
-        if matches_title(el):
-            return el
+    if titles:
+        best, best_score = None, 0.3
+        others = tree.xpath("//*[@itemprop='headline']|//h2|//h3")[:60]
+        for rank, el in enumerate(h1s + others):
+            text = _norm_title(el.text_content())
+            if len(text) < 10:
+                continue
+            score = max((len(text) / len(t) if text in t else len(t) / len(text) if t in text
+                         else 0.0) for t in titles)
+            if rank >= len(h1s):
+                score -= 0.1  # an h1 wins a tie
+            if score > best_score:
+                best, best_score = el, score
+        if best is not None:
+            return best
     for path in ("//article//h1", "//main//h1", "//h1"):
         for el in tree.xpath(path):
             if len(_norm_title(el.text_content())) >= 10:
-                return el
-    if titles:
-        for el in tree.xpath("//*[@itemprop='headline']|//h2|//h3")[:60]:
-            if matches_title(el):
                 return el
     return h1s[0] if h1s else None
 
@@ -633,30 +633,52 @@ def _selector_candidates(ctx: _Context) -> Iterator[str]:
     except Exception:  # bad selector in a profile must not stop the crawl
         logger.warning("invalid date selector %r", ctx.selector)
         return
-    for el in elements:
-        for value in (el.get("datetime"), el.get("content"), el.get("title"),
-                      _WS.sub(" ", el.text_content()).strip()):
-            if value and value.strip():
-                yield value.strip()
+    generic = _needs_generic(ctx)
+    for el in elements[:10]:
+        for attr in ("datetime", "content", "title"):
+            value = (el.get(attr) or "").strip()
+            if value:
+                yield value
+        text = _WS.sub(" ", el.text_content()).strip()[:300]
+        # «8 мая 2020 г. 12:28 · Просмотров: 1205»: the date part first, then all of it
+        yield from _dates_in(text, generic)
+        if text:
+            yield text
 
 
 # visible text near the headline -----------------------------------------------
 
-_RU_MONTHS = r"январ\w*|феврал\w*|март\w*|апрел\w*|ма[йя]|июн[ья]|июл[ья]|август\w*|сентябр\w*|октябр\w*|ноябр\w*|декабр\w*|янв|фев|мар|апр|июн|июл|авг|сен|сент|окт|ноя|дек"
-_EN_MONTHS = r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?"
+_RU_MONTHS = (r"январ\w*|феврал\w*|март\w*|апрел\w*|ма[йя]|июн[ья]|июл[ья]|август\w*|"
+              r"сентябр\w*|октябр\w*|ноябр\w*|декабр\w*|"
+              r"янв|фев|мар|апр|июн|июл|авг|сен|сент|окт|ноя|дек")
+_EN_MONTHS = (r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+              r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?")
 _MONTHS = rf"(?:{_RU_MONTHS}|{_KK_MONTH_RE}|{_EN_MONTHS})\.?"
 _CLOCK = r"\d{1,2}:\d{2}(?:\s*[ap]\.?m\.?)?"
 _GLUE = r"(?:\s*[,·|–—/-]?\s*(?:в|at|сағат)?\s*)"
+# Date-shaped substrings in ru/kk/en, with an optional time on either side.
 _DATE_IN_TEXT = re.compile(
     "|".join([
-        rf"(?<!\d)\d{{4}}-\d{{2}}-\d{{2}}(?:[T ]\d{{2}}:\d{{2}}(?::\d{{2}})?)?",
-        rf"(?:{_CLOCK}{_GLUE})?(?<![\d.])\d{{1,2}}[./]\d{{1,2}}[./](?:\d{{4}}|\d{{2}})(?![\d.])(?:{_GLUE}{_CLOCK})?",
-        rf"(?<!\d)\d{{4}}\s*(?:жылғы|жылы|ж\.?)\s*\d{{1,2}}\s*-?\s*(?:{_KK_MONTH_RE})(?:{_GLUE}{_CLOCK})?",
+        # 2024-04-18 (10:35)
+        r"(?<!\d)\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?",
+        # (12:03, ) 20.03.2025 ( · 12:03)
+        rf"(?:{_CLOCK}{_GLUE})?(?<![\d.])\d{{1,2}}[./]\d{{1,2}}[./](?:\d{{4}}|\d{{2}})(?![\d.])"
+        rf"(?:{_GLUE}{_CLOCK})?",
+        # 2025 жылғы 12 қыркүйек (, 14:30)
+        rf"(?<!\d)\d{{4}}\s*(?:жылғы|жылы|ж\.?)\s*\d{{1,2}}\s*-?\s*(?:{_KK_MONTH_RE})"
+        rf"(?:{_GLUE}{_CLOCK})?",
+        # 8 мая 2020 г. 12:28 / 12 қыркүйек 2025, 14:30 / 12 Sep 2025
         rf"(?:{_CLOCK}{_GLUE})?(?<!\d)\d{{1,2}}\s*(?:{_MONTHS})(?![^\W\d_])(?:\s*,?\s*\d{{4}})?"
         rf"(?:\s*(?:г\.|года|ж\.))?(?:{_GLUE}{_CLOCK})?",
-        rf"(?<![^\W\d_])(?:{_EN_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}(?:{_GLUE}{_CLOCK})?",
-        rf"(?<![^\W\d_])(?:сегодня|вчера|позавчера|бүгін|кеше|today|yesterday)(?![^\W\d_])(?:{_GLUE}{_CLOCK})?",
-        r"(?<!\d)\d{1,3}\s+(?:секунд\w*|минут\w*|час\w*|дн(?:я|ей)|день|сағат|күн|hours?|minutes?|mins?|days?)\s+(?:назад|бұрын|ago)",
+        # September 12, 2025 14:30
+        rf"(?<![^\W\d_])(?:{_EN_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}"
+        rf"(?:{_GLUE}{_CLOCK})?",
+        # Сегодня, 13:02 / кеше / yesterday at 10:15
+        rf"(?<![^\W\d_])(?:сегодня|вчера|позавчера|бүгін|кеше|today|yesterday)(?![^\W\d_])"
+        rf"(?:{_GLUE}{_CLOCK})?",
+        # 2 часа назад / 3 сағат бұрын / 5 minutes ago
+        r"(?<!\d)\d{1,3}\s+(?:секунд\w*|минут\w*|час\w*|дн(?:я|ей)|день|сағат|күн|hours?|"
+        r"minutes?|mins?|days?)\s+(?:назад|бұрын|ago)",
     ]),
     re.IGNORECASE,
 )
@@ -755,6 +777,11 @@ def _attribute_dates(el: etree._Element) -> list[str]:
     return found
 
 
+def _needs_generic(ctx: _Context) -> bool:
+    """Our month-name patterns cover ru/kk/en; other languages need the generic ones."""
+    return not ctx.languages or not set(ctx.languages) <= set(DEFAULT_LANGUAGES)
+
+
 def _text_candidates(ctx: _Context) -> Iterator[str]:
     """Dates written in short blocks around the headline, closest first.
 
@@ -766,7 +793,7 @@ def _text_candidates(ctx: _Context) -> Iterator[str]:
     headline = ctx.headline
     if headline is None:
         return
-    generic = not ctx.languages or not set(ctx.languages) <= set(DEFAULT_LANGUAGES)
+    generic = _needs_generic(ctx)
     if ctx.layout is None:
         elements = list(ctx.tree.iter())
         ctx.layout = ({el: i for i, el in enumerate(elements)}, _text_sizes(elements))

@@ -22,7 +22,7 @@ TITLES = (
 
 LEADS = (
     "{When_kk} {city_kk_loc} {topic_kk} мәселесіне арналған {ev_kk} өтті, деп хабарлайды {site} тілшісі.",
-    "{When_kk} {city_kk_loc} {ev_kk} басталды. Бұл туралы {kk_region} әкімдігінің баспасөз қызметі хабарлады.",
+    "{When_kk} {city_kk_loc} {ev_kk} басталды. Іс-шараны {kk_region} әкімдігі ұйымдастырды.",
     "{P_role_kk} {p_name} {city_kk_loc} өткен {ev_kk_loc} сөз сөйледі.",
 )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import re
 import signal
 import subprocess
@@ -101,6 +102,26 @@ def test_same_seed_and_size_give_identical_bytes():
     assert a.truth() == b.truth()
     other = SampleSite(40, seed=8)
     assert get(other, "/sitemap-1.xml").body != get(a, "/sitemap-1.xml").body
+
+
+_DIGEST = """
+import hashlib
+from samplesite import SampleSite
+s = SampleSite(30, seed=5, page_kb=40)
+h = hashlib.sha256()
+for p in ["/", "/sitemap.xml", "/sitemap-1.xml", "/rss.xml", "/news/?page=2"] + [t["path"] for t in s.truth()]:
+    r = s.render(p, "http://127.0.0.1:9")
+    h.update(p.encode() + str(r.status).encode() + repr(sorted(r.headers.items())).encode() + r.body)
+h.update(repr(s.truth()).encode())
+print(h.hexdigest())
+"""
+
+
+def test_same_bytes_across_processes_whatever_the_hash_seed():
+    # str hashes differ between processes; nothing the site emits may depend on set/dict order of them.
+    digests = {subprocess.run([sys.executable, "-c", _DIGEST], capture_output=True, text=True, check=True,
+                              env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2")}
+    assert len(digests) == 1 and len(digests.pop().strip()) == 64
 
 
 # -- discovery files --------------------------------------------------------------------

@@ -65,6 +65,9 @@ def iso(value: datetime | date | None) -> str | None:
         ("8 мая 2020 в 12:28", "2020-05-08T12:28:00+06:00"),
         # numeric dates are day first
         ("12.09.2025", "2025-09-12"),
+        ("Опубликовано 12.09.2025 в 14:30", "2025-09-12T14:30:00+05:00"),
+        ("12/09/2025", "2025-09-12"),
+        ("8 мар. 2020", "2020-03-08"),
     ],
 )
 def test_formats_of_the_target_sites(text: str, expected: str) -> None:
@@ -342,6 +345,34 @@ def test_date_in_headline_not_taken() -> None:
                      f"<div class='date'>28 декабря 2025 г. 10:00</div>{BODY}</article>")
     assert find(html, fetched_at=datetime(2026, 1, 2, tzinfo=timezone.utc)).value == \
         "2025-12-28T10:00:00+05:00"
+
+
+def test_logo_h1_is_not_the_headline() -> None:
+    # the site logo is an <h1> on every page; the article title is an <h2> matching <title>
+    html = page(body="<div class='top'><h1 class='logo'><a href='/'>Пример</a></h1>"
+                     "<div class='site-date'>24 ноября 2025 г.</div></div>"
+                     "<div class='news'><h2>Форум прошёл в Мангистау</h2>"
+                     f"<span class='info'>12 сентября 2025 г. 11:40</span>{BODY}</div>")
+    assert find(html).value == "2025-09-12T11:40:00+05:00"
+
+
+def test_selector_hit_with_surrounding_text() -> None:
+    html = page(body="<h1>Форум прошёл в Мангистау</h1>"
+                     "<div class='stats'>Просмотров: 1205 · 8 мая 2020 г. 12:28</div>")
+    assert find(html, selector=".stats", order=("selector",)) == DateResult(
+        "2020-05-08T12:28:00+06:00", "8 мая 2020 г. 12:28", "selector")
+
+
+def test_unknown_rule_names_are_skipped() -> None:
+    html = page('<meta name="pubdate" content="2021-06-03">')
+    assert find(html, order=("nonsense", "meta")).value == "2021-06-03"
+
+
+def test_epoch_stamp_on_a_dateline() -> None:
+    html = page(body="<div class='news-header'><div class='news-header__date'>"
+                     "<span><x-date time='1593378975'></x-date></span></div>"
+                     f"<h1>Форум прошёл в Мангистау</h1></div>{BODY}")
+    assert find(html, timezone="Europe/Moscow").value == "2020-06-29T00:16:15+03:00"
 
 
 def test_url_source() -> None:

@@ -18,10 +18,11 @@ DB_OPTION = click.option(
 )
 
 # Exit codes, for cron (documented in the README).
-EXIT_OK = 0
-EXIT_PARTIAL = 1  # the crawl ran, but a target failed
+EXIT_OK = 0  # every target gave articles (bad pages are recorded, not fatal)
+EXIT_TARGETS_FAILED = 1  # the crawl ran, but at least one target gave nothing
 EXIT_USAGE = 2  # click's own code for bad options
-EXIT_CANNOT_RUN = 3  # could not run at all (bad archive, bad profile, ...)
+EXIT_CANNOT_RUN = 3  # could not run at all (archive unreadable, crawl crashed, ...)
+EXIT_LOCKED = 4  # another crawl is running on this archive
 
 
 def _iso_date(ctx, param, value):
@@ -56,17 +57,22 @@ def cli():
 @click.option("--since", callback=_iso_date, help="Skip sitemap/feed entries older than this date (YYYY-MM-DD).")
 @click.option("--limit", type=click.IntRange(min=0), default=0, help="At most N article pages per site (0: no limit).")
 @click.option("--base-url", help="Crawl a profile against another host: a mirror or a local copy.")
+@click.option("--refresh", is_flag=True, help="Re-fetch known articles too (conditionally: 304s are counted).")
+@click.option("--recheck-days", type=click.IntRange(min=0), default=0,
+              help="Re-fetch known articles published in the last N days (news gets edited).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a Scrapy setting (repeatable).")
 @click.option("--log-level", default="INFO", show_default=True,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
 @click.option("--log-file", type=click.Path(dir_okay=False), help="Write the log to this file.")
 @click.option("-q", "--quiet", is_flag=True, help="Log warnings and errors only; print just the summary line.")
-def crawl(targets, db_path, since, limit, base_url, overrides, log_level, log_file, quiet):
+def crawl(targets, db_path, since, limit, base_url, refresh, recheck_days, overrides, log_level, log_file,
+          quiet):
     """Crawl TARGETS into the archive.
 
     A TARGET is a site profile name (see `crawler profiles`), a profile .toml file, or a
     site's homepage URL (generic discovery: robots.txt sitemaps, feeds, listings).
     """
+    from crawler.lock import ArchiveLocked
     from crawler.profiles import ProfileError, resolve_target
     from crawler.run import run_crawl
 
@@ -83,13 +89,16 @@ def crawl(targets, db_path, since, limit, base_url, overrides, log_level, log_fi
         settings[key.strip()] = value
     try:
         summary = run_crawl(list(targets), db_path, since=since, limit=limit, base_url=base_url,
-                            settings=settings, log_level="WARNING" if quiet else log_level,
-                            log_file=log_file)
+                            refresh=refresh, recheck_days=recheck_days, settings=settings,
+                            log_level="WARNING" if quiet else log_level, log_file=log_file)
+    except ArchiveLocked as exc:
+        click.echo(f"crawler: {exc}", err=True)
+        sys.exit(EXIT_LOCKED)
     except Exception as exc:
-        click.echo(f"crawler: could not run: {exc}", err=True)
+        click.echo(f"crawler: could not run: {type(exc).__name__}: {exc}", err=True)
         sys.exit(EXIT_CANNOT_RUN)
     click.echo(summary["line"])
-    sys.exit(EXIT_PARTIAL if summary["status"] == "failed" else EXIT_OK)
+    sys.exit(EXIT_TARGETS_FAILED if summary.get("failed_sites") else EXIT_OK)
 
 
 @cli.command()
@@ -152,6 +161,28 @@ def reextract(db_path, site):
     finally:
         archive.close()
     click.echo(", ".join(f"{k} {v}" for k, v in counts.items()))
+
+
+@cli.command()
+@click.argument("url")
+@DB_OPTION
+def history(url, db_path):
+    """Every stored version of the article at URL, with a diff of each change."""
+    from crawler.history import render_history
+    from crawler.urls import normalize_url
+
+    archive = _open_archive(db_path)
+    try:
+        try:
+            versions = archive.versions(url)
+        except KeyError:
+            try:
+                versions = archive.versions(normalize_url(url))
+            except KeyError:
+                raise click.ClickException(f"no article with url {url} in {db_path}")
+    finally:
+        archive.close()
+    click.echo(render_history(url, versions), nl=False)
 
 
 @cli.command()

@@ -90,7 +90,7 @@ def _reference_now(fetched_at: datetime | None, timezone: str) -> datetime:
 
 _WS = re.compile(r"[\s\u00a0\u2009\u202f\u200b]+")
 _ISO = re.compile(
-    r"(?<!\d)(\d{4})([-/.])(\d{1,2})\2(\d{1,2})"
+    r"(?<!\d)(\d{4})([-/._])(\d{1,2})\2(\d{1,2})"
     r"(?:(?:T|\s+|\s*,\s*)(\d{1,2}):(\d{2})(?::(\d{1,2})(?:[.,]\d+)?)?"
     r"\s*(Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?)?(?!\d)",
     re.IGNORECASE,
@@ -854,7 +854,7 @@ def _url_candidates(ctx: _Context) -> Iterator[str]:
     for url in urls:
         m = _URL_DATE.search(url.split("?")[0])
         if m:
-            yield f"{m.group(1)}-{int(m.group(2)):02d}-{int(m.group(3)):02d}"
+            yield m.group(0)  # "2024/04/18" as written; the ISO reader takes / . _ too
 
 
 # htmldate ---------------------------------------------------------------------

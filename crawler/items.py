@@ -24,3 +24,9 @@ class FetchedPage:
     encoding: str | None = None
     error: str | None = None
     article: dict | None = None
+    # Set when the URL was already in the archive: a 304 re-fetch touches this article.
+    known_article_url: str | None = None
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304

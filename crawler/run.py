@@ -8,12 +8,15 @@ import logging
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
+from crawler.lock import CrawlLock
+
 logger = logging.getLogger(__name__)
 
 
 def build_settings(targets: list[str], db_path: str, *, since: str | None = None, limit: int = 0,
-                   base_url: str | None = None, settings: dict | None = None,
-                   log_level: str = "INFO", log_file: str | None = None) -> Settings:
+                   base_url: str | None = None, refresh: bool = False, recheck_days: int = 0,
+                   settings: dict | None = None, log_level: str = "INFO",
+                   log_file: str | None = None) -> Settings:
     """Scrapy settings for one run: the project's defaults, the run's options, overrides."""
     s = Settings()
     s.setmodule("crawler.settings", priority="project")
@@ -22,6 +25,8 @@ def build_settings(targets: list[str], db_path: str, *, since: str | None = None
     s.set("CRAWL_SINCE", since, priority="cmdline")
     s.set("CRAWL_LIMIT", limit, priority="cmdline")
     s.set("CRAWL_BASE_URL", base_url, priority="cmdline")
+    s.set("CRAWL_REFRESH", refresh, priority="cmdline")
+    s.set("CRAWL_RECHECK_DAYS", recheck_days, priority="cmdline")
     s.set("LOG_LEVEL", log_level.upper(), priority="cmdline")
     if log_file:
         s.set("LOG_FILE", log_file, priority="cmdline")
@@ -39,10 +44,11 @@ def run_crawl(targets: list[str], db_path: str, **options) -> dict:
     from spiders.news import NewsSpider
 
     settings = build_settings(targets, db_path, **options)
-    process = CrawlerProcess(settings)
-    crawler = process.create_crawler(NewsSpider)
-    process.crawl(crawler)
-    process.start()
+    with CrawlLock(db_path):  # raises ArchiveLocked at once if another crawl runs
+        process = CrawlerProcess(settings)
+        crawler = process.create_crawler(NewsSpider)
+        process.crawl(crawler)
+        process.start()
     spider = crawler.spider
     crawl_id = getattr(spider, "crawl_id", None)
     if crawl_id is None:
@@ -55,9 +61,12 @@ def run_crawl(targets: list[str], db_path: str, **options) -> dict:
     row = dict(row)
     row.update(json.loads(row.pop("stats") or "{}"))
     row["line"] = (
-        f"crawl {crawl_id} {row['status']}: {row.get('pages', 0)} pages, "
+        f"crawl {crawl_id} {row['status']}: {row.get('discovered', 0)} discovered, "
+        f"{row.get('skipped_known', 0)} known, {row.get('pages', 0)} fetched, "
         f"{row.get('articles_new', 0)} new, {row.get('articles_updated', 0)} updated, "
         f"{row.get('articles_unchanged', 0)} unchanged, {row.get('duplicates', 0)} duplicates, "
-        f"{row.get('errors', 0)} errors -> {db_path}"
+        f"{row.get('not_modified', 0)} not modified, {row.get('errors', 0)} errors"
+        + (f", failed: {', '.join(row['failed_sites'])}" if row.get("failed_sites") else "")
+        + f" -> {db_path}"
     )
     return row

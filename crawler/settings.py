@@ -54,3 +54,5 @@ CRAWL_TARGETS = []  # set by the CLI: list of profile names, profile files or UR
 CRAWL_BASE_URL = None  # crawl profiles against a mirror / local copy
 CRAWL_SINCE = None  # ISO date: skip sitemap/feed entries older than this
 CRAWL_LIMIT = 0  # article pages per site, 0 = no limit
+CRAWL_REFRESH = False  # re-fetch known articles even when nothing says they changed
+CRAWL_RECHECK_DAYS = 0  # re-fetch known articles published in the last N days

@@ -18,7 +18,6 @@ import logging
 import re
 from collections import Counter
 from datetime import date, datetime, timezone
-from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
@@ -26,6 +25,7 @@ from scrapy import Request
 from scrapy.http import Response
 from scrapy.spiders import SitemapSpider
 
+from crawler.incremental import KnownIndex, changed_since, parse_lastmod
 from crawler.items import FetchedPage
 from crawler.profiles import SiteProfile, resolve_target
 from crawler.urls import normalize_url, url_key
@@ -39,23 +39,16 @@ KEPT_HEADERS = ("content-type", "content-language", "last-modified", "etag", "ca
 # Let article responses with error statuses reach the spider so they are recorded; 3xx are
 # left out so the redirect middleware still follows redirects.
 ERROR_STATUSES = list(range(400, 600))
+# ... and 304, the answer to a conditional re-fetch of an unchanged page.
+HANDLED_STATUSES = [304, *ERROR_STATUSES]
 _FEED_TYPES = re.compile(r"(rss|atom)\+xml|application/(rss|atom|xml)", re.I)
 _PAGINATION = re.compile(r"(?:[?&](?:page|p|PAGEN_\d+)=\d+|/page/\d+/?$)", re.I)
 
 
 def _parse_when(value: str | None) -> date | None:
-    """The day of a sitemap lastmod (W3C datetime) or a feed pubDate (RFC 822)."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).date()
-    except ValueError:
-        pass
-    try:
-        return parsedate_to_datetime(value).date()
-    except (TypeError, ValueError, IndexError):
-        return None
+    """The day of a sitemap lastmod (W3C datetime) or a feed date (RFC 822)."""
+    when = parse_lastmod(value)
+    return when.date() if when else None
 
 
 def utcnow_iso() -> str:
@@ -66,8 +59,13 @@ class NewsSpider(SitemapSpider):
     name = "news"
     sitemap_rules = [("", "parse_article")]
 
-    def __init__(self, targets=None, base_url=None, since=None, limit=0, *args, **kwargs):
+    def __init__(self, targets=None, base_url=None, since=None, limit=0, known=None,
+                 refresh=False, recheck_days=0, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.known: KnownIndex = known if known is not None else KnownIndex()
+        self.refresh = bool(refresh)
+        self.recheck_days = int(recheck_days or 0)
+        self._lastmods: dict[str, str] = {}
         if isinstance(targets, str):  # `scrapy crawl news -a targets=a,b`
             targets = [t for t in targets.split(",") if t]
         self.targets = list(targets or [])
@@ -90,6 +88,10 @@ class NewsSpider(SitemapSpider):
         kwargs.setdefault("base_url", s.get("CRAWL_BASE_URL"))
         kwargs.setdefault("since", s.get("CRAWL_SINCE"))
         kwargs.setdefault("limit", s.getint("CRAWL_LIMIT"))
+        kwargs.setdefault("refresh", s.getbool("CRAWL_REFRESH"))
+        kwargs.setdefault("recheck_days", s.getint("CRAWL_RECHECK_DAYS"))
+        if "known" not in kwargs and s.get("ARCHIVE_PATH"):
+            kwargs["known"] = KnownIndex.load(s.get("ARCHIVE_PATH"))
         return super().from_crawler(crawler, *args, **kwargs)
 
     # -- start -------------------------------------------------------------------------
@@ -98,6 +100,13 @@ class NewsSpider(SitemapSpider):
         if not self.profiles:
             logger.error("nothing to crawl: no targets given")
             return
+        if self.recheck_days:
+            # News gets edited: revisit what was published lately, conditionally.
+            for page in self.known.published_within(self.recheck_days):
+                site = self._site_of(page.article_url)
+                if site in self.profiles:
+                    for request in self._article_request(page.article_url, site, "recheck", force=True):
+                        yield request
         for name, profile in self.profiles.items():
             meta = {"site": name}
             sitemaps = list(profile.sitemaps) or [urljoin(profile.root, "/robots.txt")]
@@ -134,7 +143,9 @@ class NewsSpider(SitemapSpider):
                 yield request.replace(errback=self.discovery_error,
                                       meta={"site": site, "discovery": "sitemap"})
             else:
-                yield from self._article_request(request.url, site, "sitemap")
+                yield from self._article_request(request.url, site, "sitemap",
+                                                 lastmod=self._lastmods.pop(request.url, None))
+        self._lastmods.clear()
 
     def sitemap_filter(self, entries):
         site = self._current_site
@@ -144,8 +155,11 @@ class NewsSpider(SitemapSpider):
             if self.since and (when := _parse_when(entry.get("lastmod"))) and when < self.since:
                 self.crawler.stats.inc_value("discovery/older_than_since")
                 continue
-            if entries.type == "urlset" and profile and not profile.is_article_url(loc):
-                continue
+            if entries.type == "urlset":
+                if profile and not profile.is_article_url(loc):
+                    continue
+                if entry.get("lastmod"):
+                    self._lastmods[loc] = entry["lastmod"]
             yield entry
 
     # -- feeds -------------------------------------------------------------------------
@@ -172,13 +186,15 @@ class NewsSpider(SitemapSpider):
                     if el.get("rel", "alternate") == "alternate" and el.get("href"):
                         link = el.get("href")
                         break
-            when = _parse_when(item.findtext("{*}pubDate") or item.findtext("{*}published")
-                               or item.findtext("{*}updated"))
+            stamp = (item.findtext("{*}updated") or item.findtext("{*}pubDate")
+                     or item.findtext("{*}published"))
+            when = _parse_when(stamp)
             if self.since and when and when < self.since:
                 self.crawler.stats.inc_value("discovery/older_than_since")
                 continue
             if link.strip():
-                yield from self._article_request(urljoin(response.url, link.strip()), site, "feed")
+                yield from self._article_request(urljoin(response.url, link.strip()), site, "feed",
+                                                 lastmod=stamp)
 
     # -- listings ----------------------------------------------------------------------
 
@@ -212,7 +228,10 @@ class NewsSpider(SitemapSpider):
 
     # -- articles ----------------------------------------------------------------------
 
-    def _article_request(self, url: str, site: str, via: str):
+    def _article_request(self, url: str, site: str, via: str, lastmod: str | None = None,
+                         force: bool = False):
+        """A request for an article candidate, unless it was seen this run or is known
+        and unchanged since (per its sitemap/feed date)."""
         profile = self.profiles[site]
         if not profile.is_article_url(url):
             return
@@ -220,13 +239,27 @@ class NewsSpider(SitemapSpider):
         if key in self._seen:
             return
         self._seen.add(key)
+        stats = self.crawler.stats
+        stats.inc_value("discovery/discovered")
+        stats.inc_value(f"discovery/site/{site}/discovered")
+        known = self.known.get(url)
+        if known and not (force or self.refresh or changed_since(known, lastmod)):
+            stats.inc_value("discovery/skipped_known")
+            stats.inc_value(f"discovery/site/{site}/skipped_known")
+            return
         if self.limit and self._scheduled[site] >= self.limit:
-            self.crawler.stats.inc_value("discovery/over_limit")
+            stats.inc_value("discovery/over_limit")
             return
         self._scheduled[site] += 1
-        self.crawler.stats.inc_value(f"discovery/articles/{via}")
+        stats.inc_value(f"discovery/articles/{via}")
+        meta = {"site": site, "handle_httpstatus_list": HANDLED_STATUSES}
+        headers = {}
+        if known:
+            meta["known_article_url"] = known.article_url
+            headers = known.conditional_headers()
+            stats.inc_value("discovery/refetch")
         yield Request(normalize_url(url), callback=self.parse_article, errback=self.article_error,
-                      meta={"site": site, "handle_httpstatus_list": ERROR_STATUSES})
+                      headers=headers, meta=meta)
 
     def parse_article(self, response: Response):
         requested = response.meta.get("redirect_urls", [response.url])[0]
@@ -244,8 +277,11 @@ class NewsSpider(SitemapSpider):
             headers=headers,
             content_type=headers.get("content-type"),
             body=response.body,
+            known_article_url=response.meta.get("known_article_url"),
         )
-        if response.status >= 400:
+        if response.status == 304:
+            page.body = None
+        elif response.status >= 400:
             page.error = f"HTTP {response.status}"
             logger.warning("HTTP %s for %s", response.status, response.url)
         yield page

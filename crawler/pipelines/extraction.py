@@ -20,6 +20,8 @@ def check_fetch(page: FetchedPage) -> str | None:
     """Why a fetched page cannot hold an article, or None if it may."""
     if page.error:
         return page.error
+    if page.not_modified:
+        return None
     if page.status is not None and page.status != 200:
         return f"HTTP {page.status}"
     if not page.body or not page.body.strip():
@@ -60,6 +62,8 @@ class ExtractionPipeline:
         problem = check_fetch(item)
         if problem:
             item.error = problem
+        elif item.not_modified:
+            self.stats.inc_value("pages/not_modified")
         else:
             try:
                 item.article = build_article(item, self.crawler.spider.profiles.get(item.site))

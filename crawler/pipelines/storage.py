@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 
 from archive import Archive
 
@@ -10,8 +11,11 @@ from crawler.items import FetchedPage
 
 logger = logging.getLogger(__name__)
 
-# Scrapy stats copied into the crawls table at the end of a run.
+# crawls-table column <- Scrapy stats key
 _STAT_KEYS = {
+    "discovered": "discovery/discovered",
+    "skipped_known": "discovery/skipped_known",
+    "not_modified": "pages/not_modified",
     "pages": "pages/fetched",
     "errors": "pages/errors",
     "articles_new": "archive/new",
@@ -19,6 +23,26 @@ _STAT_KEYS = {
     "articles_unchanged": "archive/unchanged",
     "duplicates": "archive/duplicate",
 }
+
+
+def site_outcomes(stats: dict) -> dict[str, dict[str, int]]:
+    """Per-site counts from the flat Scrapy stats: discovered, skipped_known, new, errors..."""
+    sites: dict[str, Counter] = {}
+    for key, value in stats.items():
+        parts = key.split("/")
+        if len(parts) == 4 and parts[1] == "site" and parts[0] in ("archive", "discovery"):
+            sites.setdefault(parts[2], Counter())[parts[3]] += int(value)
+    return {site: dict(counts) for site, counts in sorted(sites.items())}
+
+
+def failed_sites(targets: list[str], by_site: dict[str, dict[str, int]]) -> list[str]:
+    """Sites that gave nothing usable: no article stored, confirmed or skipped as known."""
+    failed = []
+    for site in targets:
+        c = by_site.get(site, {})
+        if not any(c.get(k) for k in ("new", "updated", "unchanged", "duplicate", "skipped_known")):
+            failed.append(site)
+    return failed
 
 
 class ArchivePipeline:
@@ -40,8 +64,10 @@ class ArchivePipeline:
     def open_spider(self):
         spider = self.crawler.spider
         self.archive = Archive(self.path)
-        self.crawl_id = self.archive.start_crawl(self.targets or list(spider.profiles),
-                                                 {"since": str(spider.since or ""), "limit": spider.limit})
+        self.crawl_id = self.archive.start_crawl(
+            self.targets or list(spider.profiles),
+            {"since": str(spider.since or ""), "limit": spider.limit, "refresh": spider.refresh,
+             "recheck_days": spider.recheck_days})
         spider.crawl_id = self.crawl_id
         logger.info("archive %s, crawl %s", self.path, self.crawl_id)
 
@@ -49,8 +75,7 @@ class ArchivePipeline:
         if not isinstance(item, FetchedPage):
             return item
         self.stats.inc_value("pages/fetched")
-        page_id = self.archive.record_page({
-            "crawl_id": self.crawl_id,
+        page = {
             "site": item.site,
             "url": item.url,
             "final_url": item.final_url,
@@ -61,16 +86,27 @@ class ArchivePipeline:
             "fetched_at": item.fetched_at,
             "body": item.body if self.store_bodies else None,
             "error": item.error,
-        })
-        if item.article and not item.error:
-            result = self.archive.store_article(item.article, page_id=page_id,
-                                                crawl_id=self.crawl_id, seen_at=item.fetched_at)
-            self.stats.inc_value(f"archive/{result.status}")
-            self.stats.inc_value(f"archive/site/{item.site}/{result.status}")
+        }
+        if item.not_modified and item.known_article_url and not item.error:
+            _, result = self.archive.touch_article(item.known_article_url, page, crawl_id=self.crawl_id,
+                                                   seen_at=item.fetched_at)
         else:
-            self.stats.inc_value(f"archive/site/{item.site}/errors")
-        # The body is in the archive now; do not keep it alive in the stats or the engine.
+            article = item.article if not item.error else None
+            try:
+                _, result = self.archive.store_fetch(page, article, crawl_id=self.crawl_id,
+                                                     seen_at=item.fetched_at)
+            except Exception as exc:  # keep the crawl going and the failure visible
+                logger.exception("could not store %s", item.url)
+                page["error"] = f"store failed: {type(exc).__name__}: {exc}"
+                self.archive.store_fetch(page, None, crawl_id=self.crawl_id, seen_at=item.fetched_at)
+                self.stats.inc_value("pages/errors")
+                result = None
+        outcome = result.status if result else "errors"
+        self.stats.inc_value(f"archive/{outcome}")
+        self.stats.inc_value(f"archive/site/{item.site}/{outcome}")
+        # The body is in the archive now; do not keep it alive in the engine.
         item.body = None
+        item.article = None
         return item
 
     def close_spider(self):
@@ -79,18 +115,15 @@ class ArchivePipeline:
             return
         stats = self.stats.get_stats()
         row = {column: int(stats.get(key, 0)) for column, key in _STAT_KEYS.items()}
-        row["discovered"] = sum(v for k, v in stats.items() if k.startswith("discovery/articles/"))
-        row["by_site"] = {k.split("/")[2] + "/" + k.split("/")[3]: v for k, v in stats.items()
-                          if k.startswith("archive/site/")}
+        row["by_site"] = site_outcomes(stats)
         row["discovery_errors"] = int(stats.get("discovery/errors", 0))
-        stored = row["articles_new"] + row["articles_updated"] + row["articles_unchanged"] + row["duplicates"]
-        if row["pages"] == 0 and (row["discovery_errors"] or row["errors"]):
+        row["failed_sites"] = failed_sites(list(spider.profiles), row["by_site"])
+        if row["failed_sites"] and len(row["failed_sites"]) == len(spider.profiles):
             status = "failed"
-        elif row["errors"] or row["discovery_errors"]:
+        elif row["errors"] or row["discovery_errors"] or row["failed_sites"]:
             status = "partial"
         else:
             status = "ok"
-        row["stored"] = stored
         self.archive.finish_crawl(self.crawl_id, row, status)
         spider.crawl_status = status
         self.archive.close()

@@ -1,0 +1,108 @@
+"""What earlier runs stored, so a scheduled crawl fetches only what is new or changed."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+
+from crawler.urls import url_key
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class KnownPage:
+    url: str
+    article_url: str
+    last_seen_at: datetime
+    published_at: str | None
+    etag: str | None
+    last_modified: str | None
+
+    def conditional_headers(self) -> dict[str, str]:
+        """Validators for a conditional re-fetch (answered 304 when nothing changed)."""
+        headers = {}
+        if self.etag:
+            headers["If-None-Match"] = self.etag
+        if self.last_modified:
+            headers["If-Modified-Since"] = self.last_modified
+        return headers
+
+
+def parse_lastmod(value: str | None) -> datetime | None:
+    """A sitemap lastmod / feed date as an aware datetime (a bare day counts as its end)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        from email.utils import parsedate_to_datetime
+
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+    if len(value) == 10:  # YYYY-MM-DD: changed at some time that day
+        when = when + timedelta(days=1) - timedelta(seconds=1)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when
+
+
+class KnownIndex:
+    """Known article URLs (as requested, after redirects, and canonical), by url_key."""
+
+    def __init__(self, pages: list[KnownPage] = ()):
+        self._by_key: dict[str, KnownPage] = {}
+        self.pages = list(pages)
+        for page in self.pages:
+            for url in (page.url, page.article_url):
+                self._by_key[url_key(url)] = page
+
+    @classmethod
+    def load(cls, db_path: str | os.PathLike) -> "KnownIndex":
+        """Read the archive (if it exists) without keeping it open."""
+        if not os.path.exists(db_path):
+            return cls()
+        from archive import Archive
+
+        pages = []
+        with Archive(db_path, create=False) as archive:
+            for row in archive.known_pages():
+                pages.append(KnownPage(
+                    url=row["url"], article_url=row["article_url"],
+                    last_seen_at=datetime.fromisoformat(row["last_seen_at"]),
+                    published_at=row["published_at"], etag=row["etag"],
+                    last_modified=row["last_modified"],
+                ))
+        logger.info("%d known article URLs in %s", len(pages), db_path)
+        return cls(pages)
+
+    def __len__(self) -> int:
+        return len(self.pages)
+
+    def get(self, url: str) -> KnownPage | None:
+        return self._by_key.get(url_key(url))
+
+    def published_within(self, days: int, now: datetime | None = None) -> list[KnownPage]:
+        """Known articles published in the last ``days`` days (for --recheck-days)."""
+        now = now or datetime.now(timezone.utc)
+        first_day = (now - timedelta(days=days)).date()
+        out = []
+        for page in self.pages:
+            try:
+                day = date.fromisoformat((page.published_at or "")[:10])
+            except ValueError:
+                continue
+            if day >= first_day:
+                out.append(page)
+        return out
+
+
+def changed_since(known: KnownPage, lastmod: str | None) -> bool:
+    """Does a sitemap/feed date say the page changed after we last saw it?"""
+    when = parse_lastmod(lastmod)
+    return when is not None and when > known.last_seen_at

@@ -378,9 +378,13 @@ def test_epoch_stamp_on_a_dateline() -> None:
 def test_url_source() -> None:
     html = page(body="<h1>Форум прошёл в Мангистау</h1>" + BODY)
     assert find(html, "https://example.kz/news/2024/04/18/forum/", order=("url",)) == \
-        DateResult("2024-04-18", "2024-04-18", "url")
+        DateResult("2024-04-18", "2024/04/18", "url")
     assert find(html, "https://example.kz/2025-09-12/forum", order=("url",)).value == "2025-09-12"
     assert find(html, "https://example.kz/news/123456", order=("url",)).value is None
+    assert find(html, "https://example.kz/news/2024_4_8_forum", order=("url",)).value == "2024-04-08"
+    # the canonical link counts when the caller has no URL
+    canonical = page('<link rel="canonical" href="https://example.kz/2023/12/01/x">')
+    assert find(canonical, order=("url",)).value == "2023-12-01"
 
 
 def test_sanity_bounds() -> None:

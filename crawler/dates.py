@@ -634,6 +634,13 @@ def _selector_candidates(ctx: _Context) -> Iterator[str]:
         logger.warning("invalid date selector %r", ctx.selector)
         return
     generic = _needs_generic(ctx)
+    if len(elements) > 1 and ctx.headline is not None:
+        # teasers often share the article's date class: the hit nearest the headline
+        # and outside related lists/comments is the article's own
+        position, _ = _layout(ctx)
+        anchor = position.get(ctx.headline, 0)
+        elements.sort(key=lambda el: (_in_bad_container(el, ctx),
+                                      abs(position.get(el, anchor) - anchor)))
     for el in elements[:10]:
         for attr in ("datetime", "content", "title"):
             value = (el.get(attr) or "").strip()
@@ -777,6 +784,14 @@ def _attribute_dates(el: etree._Element) -> list[str]:
     return found
 
 
+def _layout(ctx: _Context) -> tuple[dict, dict]:
+    """Document positions and visible text sizes of all elements, built once per page."""
+    if ctx.layout is None:
+        elements = list(ctx.tree.iter())
+        ctx.layout = ({el: i for i, el in enumerate(elements)}, _text_sizes(elements))
+    return ctx.layout
+
+
 def _needs_generic(ctx: _Context) -> bool:
     """Our month-name patterns cover ru/kk/en; other languages need the generic ones."""
     return not ctx.languages or not set(ctx.languages) <= set(DEFAULT_LANGUAGES)
@@ -794,10 +809,7 @@ def _text_candidates(ctx: _Context) -> Iterator[str]:
     if headline is None:
         return
     generic = _needs_generic(ctx)
-    if ctx.layout is None:
-        elements = list(ctx.tree.iter())
-        ctx.layout = ({el: i for i, el in enumerate(elements)}, _text_sizes(elements))
-    position, size = ctx.layout
+    position, size = _layout(ctx)
     anchor = position.get(headline, 0)
     chain = ctx.headline_chain or frozenset()
     seen: set = set(headline.iter())

@@ -127,6 +127,8 @@ def test_to_local_attaches_the_offset_valid_at_that_date() -> None:
     # Almaty still had summer time in 2004
     assert to_local(datetime(2004, 7, 1, 12, 0), "Asia/Almaty").isoformat() == "2004-07-01T12:00:00+07:00"
     assert to_local(datetime(2024, 6, 1, 12, 0), "Europe/Moscow").isoformat() == "2024-06-01T12:00:00+03:00"
+    # western Kazakhstan was already on UTC+5
+    assert to_local(datetime(2020, 5, 8, 12, 28), "Asia/Aqtau").isoformat() == "2020-05-08T12:28:00+05:00"
     # an aware datetime is converted, not relabelled
     aware = datetime(2024, 6, 1, 7, 0, tzinfo=timezone.utc)
     assert to_local(aware, "Asia/Almaty").isoformat() == "2024-06-01T12:00:00+05:00"
@@ -361,6 +363,32 @@ def test_selector_hit_with_surrounding_text() -> None:
                      "<div class='stats'>Просмотров: 1205 · 8 мая 2020 г. 12:28</div>")
     assert find(html, selector=".stats", order=("selector",)) == DateResult(
         "2020-05-08T12:28:00+06:00", "8 мая 2020 г. 12:28", "selector")
+
+
+def test_selector_prefers_the_hit_near_the_headline() -> None:
+    # kazpravda: time.article__date without datetime; a teaser strip above the article
+    # uses the same class
+    teasers = "".join(f"<div class='card'><a href='/n/{i}/'>Новость {i}</a>"
+                      f"<time class='article__date'>{i} мая 2020 г. 09:00</time></div>"
+                      for i in (9, 10))
+    html = page(body=f"<div class='strip'>{teasers}</div><div class='article'>"
+                     "<h1>Форум прошёл в Мангистау</h1>"
+                     "<time class='article__date'>8 мая 2020 г. 12:28</time>"
+                     f"{BODY}</div>")
+    assert find(html, selector="time.article__date") == DateResult(
+        "2020-05-08T12:28:00+06:00", "8 мая 2020 г. 12:28", "selector")
+    # without the profile's selector the text rule reads the same element
+    assert find(html).value == "2020-05-08T12:28:00+06:00"
+
+
+def test_zakon_time_date_and_kursiv_url() -> None:
+    html = page(body="<article><h1>Форум прошёл в Мангистау</h1>"
+                     f"<time class='date'>5 ноября 2024 г. 9:26</time>{BODY}</article>")
+    assert find(html).value == "2024-11-05T09:26:00+05:00"
+    bare = page(body="<h1>Форум прошёл в Мангистау</h1>" + BODY)
+    result = find(bare, "https://kursiv.media/2025-09-12/forum-v-aktau/",
+                  order=("json-ld", "meta", "time", "selector", "text", "url"))
+    assert result == DateResult("2025-09-12", "2025-09-12", "url")
 
 
 def test_unknown_rule_names_are_skipped() -> None:

@@ -941,7 +941,10 @@ def find_published_date(
     dateparser's language detection). ``selector`` is the site profile's CSS selector
     for the date element. ``fetched_at`` resolves relative dates and bounds the
     result (not later than a day after it). ``order`` lists the rules to try, first
-    to last; the default is the measured best. Never raises.
+    to last, among "json-ld", "meta", "time", "selector", "text", "url", "htmldate";
+    the default is the measured best. A UTC stamp ("Z") is shown in ``timezone``; if
+    the page's own dateline or URL shows the neighbouring day, the page wins (the zone
+    was wrong). Never raises: unparseable sources give value=None with raw kept.
     """
     try:
         return _find(doc, url, languages, timezone, selector, fetched_at, order)

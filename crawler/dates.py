@@ -832,7 +832,11 @@ def _text_candidates(ctx: _Context) -> Iterator[str]:
             # machine-readable stamps on a dateline: <span class="date"><x time="1593378975">
             matches = _attribute_dates(el) if cued else []
             text = _visible_text(el) if text_size else None
-            if text and re.search(r"\d", text):
+            if cued and text and not re.search(r"\d", text) and len(text) <= 40 and level == 1:
+                # the headline's own date slot with words instead of a date: report it
+                # (find_published_date then stops: unknown beats a guess)
+                matches.append(text)
+            elif text and re.search(r"\d", text):
                 in_text = list(_dates_in(text, generic))
                 if not in_text and generic and len(text) <= 40:
                     in_text = [text]  # unknown language: let dateparser read the whole snippet
@@ -954,6 +958,7 @@ def find_published_date(
 
 
 _STRUCTURED = {"json-ld", "meta", "time"}
+_DATE_SLOT_RULES = {"selector", "text"}
 _MAX_WEST = timedelta(hours=10)
 _MIN_EAST = timedelta(hours=10)
 _UTC_RAW = re.compile(r"(?:Z|UTC|GMT|[+-]00:?00)\s*$", re.IGNORECASE)
@@ -986,6 +991,12 @@ def _find(doc, url, languages, timezone, selector, fetched_at, order) -> DateRes
                 return DateResult(_format(value), raw, name)
             if first_unparsed is None:
                 first_unparsed = DateResult(None, raw, name)
+        if (first_unparsed is not None and first_unparsed.source in _DATE_SLOT_RULES
+                and not any(ch.isdigit() for ch in first_unparsed.raw or "")):
+            # The page's date slot says in words that there is no date («дата
+            # уточняется»): unknown beats a guess from the URL or a related-links list.
+            # (A bare time such as «16:45» is only part of a date: keep looking.)
+            return first_unparsed
     return first_unparsed or DateResult(None, None, None)
 
 

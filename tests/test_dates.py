@@ -499,3 +499,20 @@ def test_quality_gate_on_real_pages() -> None:
         right += (result.value or "")[:10] == expected
     assert total > 150
     assert right / total >= 0.92
+
+
+def test_date_slot_in_words_gives_none_not_a_guess_from_related_links():
+    html = """<html lang="ru"><body><article><h1>Заголовок новости о форуме</h1>
+    <time class="article__date">дата уточняется</time>
+    <p>Текст новости о форуме молодежи, который прошел в Актау в этом году.</p></article>
+    <aside class="related"><h3>Читайте также</h3><ul>
+    <li><a href="/n/a/">Другая новость</a> <span class="date">9 июля 2021 г. 10:00</span></li>
+    </ul></aside></body></html>"""
+    result = find_published_date(html, "https://example.kz/n/zagolovok/",
+                                 fetched_at=datetime(2025, 1, 1, tzinfo=timezone.utc))
+    assert result == DateResult(None, "дата уточняется", "text")
+    # a bare time is only part of a date: the search goes on (here to the URL)
+    html2 = html.replace("дата уточняется", "16:45")
+    result2 = find_published_date(html2, "https://example.kz/2024/04/18/zagolovok/",
+                                  fetched_at=datetime(2025, 1, 1, tzinfo=timezone.utc))
+    assert result2.value == "2024-04-18" and result2.source == "url"

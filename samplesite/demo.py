@@ -38,6 +38,8 @@ def main() -> int:
     site = SampleSite(n_articles=int(os.environ.get("DEMO_ARTICLES", "60")))
     with serve(site, port=_free_port(DEMO_PORT)) as server:
         print(f"sample news site serving at {server.url}/ (loopback only)")
+        print("(it has bad pages on purpose: a 404, a 500, an empty body and a PDF; the crawl "
+              "records them and goes on)")
         # Politeness limits are lifted for our own loopback server only.
         _run(str(BIN / "crawler"), "crawl", server.url + "/", "--db", db,
              "--set", "AUTOTHROTTLE_ENABLED=false", "--set", "DOWNLOAD_DELAY=0",

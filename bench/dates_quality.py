@@ -24,7 +24,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Callable
 
-DATA = Path("/work/shared/realworld/dates")
+# ../shared beside the project root; not part of the repository
+DATA = Path(__file__).resolve().parents[2] / "shared" / "realworld" / "dates"
 
 
 def load_pages() -> list[tuple[str, str, str, bytes]]:

@@ -21,7 +21,8 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-DEFAULT_DATA = Path("/work/shared/realworld/extraction")
+# ../shared beside the project root; not part of the repository
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "realworld" / "extraction"
 
 _TOKEN_RE = re.compile(r"\w+", re.UNICODE)
 

@@ -221,7 +221,10 @@ class NewsSpider(SitemapSpider):
             is_next = "next" in rel.split() or _PAGINATION.search(url)
             path = urlsplit(url).path
             is_section = depth == 0 and path.count("/") <= 2 and path not in ("", "/")
-            if (is_next and depth < profile.max_listing_pages) or is_section:
+            # With --since, listings (which carry no dates) are read at the start pages only:
+            # their newest links, while sitemaps and feeds filter by date.
+            max_depth = 0 if self.since else profile.max_listing_pages
+            if (is_next and depth < max_depth) or (is_section and not self.since):
                 yield Request(url, callback=self.parse_listing, errback=self.discovery_error,
                               meta={"site": site, "discovery": "listing",
                                     "listing_depth": depth + 1})

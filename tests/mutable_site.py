@@ -38,8 +38,9 @@ class Story:
 
 
 class MutableSite:
-    def __init__(self, stories: list[Story]):
+    def __init__(self, stories: list[Story], *, sitemap: bool = True):
         self.stories = {s.slug: s for s in stories}
+        self.sitemap = sitemap
         self.requests: list[tuple[str, str, dict]] = []  # (method, path, headers)
         self._lock = threading.Lock()
         site = self
@@ -67,7 +68,12 @@ class MutableSite:
     def respond(self, path: str, headers: dict) -> tuple[int, dict, bytes]:
         base = self.url
         if path == "/robots.txt":
-            return 200, {"Content-Type": "text/plain"}, f"User-agent: *\nSitemap: {base}/sitemap.xml\n".encode()
+            line = f"Sitemap: {base}/sitemap.xml\n" if self.sitemap else ""
+            return 200, {"Content-Type": "text/plain"}, f"User-agent: *\nDisallow: /private/\n{line}".encode()
+        if not self.sitemap and path == "/sitemap.xml":
+            return 404, {"Content-Type": "text/html"}, b"<html><body>not found</body></html>"
+        if not self.sitemap:
+            return self._without_sitemap(path)
         if path == "/sitemap.xml":
             urls = "".join(
                 f"<url><loc>{base}/n/{s.slug}/</loc><lastmod>{s.modified.isoformat()}</lastmod></url>"
@@ -75,15 +81,47 @@ class MutableSite:
             xml = f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>'
             return 200, {"Content-Type": "application/xml"}, xml.encode()
         if path.startswith("/n/"):
-            story = self.stories.get(path.strip("/").split("/")[-1])
-            if story is None:
-                return 404, {"Content-Type": "text/html"}, b"<html><body>not found</body></html>"
-            etag = story.etag(base)
-            if headers.get("If-None-Match") == etag:
-                return 304, {"ETag": etag}, b""
-            return 200, {"Content-Type": "text/html; charset=utf-8", "ETag": etag,
-                         "Last-Modified": format_datetime(story.modified, usegmt=True)}, story.html(base)
+            return self.respond_article(path, headers)
         return 200, {"Content-Type": "text/html; charset=utf-8"}, b"<html><body><a href='/about/'>about</a></body></html>"
+
+    def respond_article(self, path: str, headers: dict | None = None) -> tuple[int, dict, bytes]:
+        base = self.url
+        headers = headers or {}
+        story = self.stories.get(path.split("?")[0].strip("/").split("/")[-1])
+        if story is None:
+            return 404, {"Content-Type": "text/html"}, b"<html><body>not found</body></html>"
+        etag = story.etag(base)
+        if headers.get("If-None-Match") == etag:
+            return 304, {"ETag": etag}, b""
+        return 200, {"Content-Type": "text/html; charset=utf-8", "ETag": etag,
+                     "Last-Modified": format_datetime(story.modified, usegmt=True)}, story.html(base)
+
+    def _without_sitemap(self, path: str) -> tuple[int, dict, bytes]:
+        """Discovery by feed and paginated listing only: the first story is only in the
+        feed, the others only on listing pages 1 and 2."""
+        base = self.url
+        if path.startswith("/n/"):
+            return self.respond_article(path)
+        stories = list(self.stories.values())
+        html = {"Content-Type": "text/html; charset=utf-8"}
+        if path == "/":
+            return 200, html, (
+                '<html><head><link rel="alternate" type="application/rss+xml" href="/feed.rss"></head>'
+                '<body><a href="/news/">Новости</a> <a href="/about/">О нас</a>'
+                '<a href="/private/secret-page-for-staff-only/">x</a></body></html>').encode()
+        if path == "/feed.rss":
+            s = stories[0]
+            xml = (f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><item>'
+                   f'<title>{s.title}</title><link>{base}/n/{s.slug}/?utm_source=rss</link>'
+                   f'<pubDate>Tue, 05 Nov 2024 04:26:00 +0000</pubDate></item></channel></rss>')
+            return 200, {"Content-Type": "application/rss+xml"}, xml.encode()
+        if path in ("/news/", "/news/?page=2"):
+            page = 2 if "page=2" in path else 1
+            chunk = stories[1:2] if page == 1 else stories[2:]
+            links = "".join(f'<li><a href="/n/{s.slug}/">{s.title}</a></li>' for s in chunk)
+            more = '<a rel="next" href="/news/?page=2">Следующая</a>' if page == 1 else ""
+            return 200, html, f"<html><body><ul>{links}</ul>{more}</body></html>".encode()
+        return 200, html, b"<html><body><p>about us</p></body></html>"
 
     def article_fetches(self) -> list[tuple[str, dict]]:
         return [(p, h) for m, p, h in self.requests if p.startswith("/n/")]

@@ -21,6 +21,7 @@ import sqlite_utils
 from .bodies import BodyCodec
 from .schema import configure, migrate
 from .times import to_utc_iso, utc_now
+from .views import ensure_views
 
 logger = logging.getLogger(__name__)
 
@@ -191,6 +192,7 @@ class Archive:
         try:
             configure(self.db)
             migrate(self.db)
+            ensure_views(self.db)
         except BaseException:
             self.db.close()
             raise

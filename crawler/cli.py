@@ -103,27 +103,48 @@ def crawl(targets, db_path, since, limit, base_url, refresh, recheck_days, overr
 
 @cli.command()
 @DB_OPTION
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "txt"]), required=True)
-@click.option("--out", type=click.Path(dir_okay=False, allow_dash=True), required=True, help="Output file, or - for stdout.")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet", "txt"]), required=True)
+@click.option("--out", required=True,
+              help="Output file, - for stdout, or (txt) a directory ending in / for one file per article.")
+@click.option("--per-article", is_flag=True, help="txt: one file per article in the --out directory.")
 @click.option("--site", help="Only this site.")
 @click.option("--from", "date_from", callback=_iso_date, help="Published on or after this day (YYYY-MM-DD).")
 @click.option("--to", "date_to", callback=_iso_date, help="Published on or before this day (YYYY-MM-DD).")
 @click.option("--lang", "language", help="Only this language (ISO 639-1: ru, kk, en).")
-def export(db_path, fmt, out, site, date_from, date_to, language):
-    """Export articles as JSON lines, CSV or the plain-text corpus format."""
-    from archive.export import export as do_export
+@click.option("--query", help="Full-text query on title and text (FTS5 syntax: 'форум*', '\"two words\"').")
+@click.option("--dedup", type=click.Choice(["all", "exact", "near"]), default="all", show_default=True,
+              help="all: every row; exact: one per identical text; near: one per near-duplicate cluster.")
+@click.option("--manifest", "manifest_out", type=click.Path(dir_okay=False),
+              help="Write the manifest here (default: <out>.manifest.json; for stdout only when given).")
+def export(db_path, fmt, out, per_article, site, date_from, date_to, language, query, dedup, manifest_out):
+    """Export articles as JSON lines, CSV, Parquet or the plain-text corpus format.
 
+    Writes a manifest beside the output (filters, row counts, sha256 of the files,
+    last crawl, software versions); the same export of the same archive is byte-identical.
+    """
+    from archive.export import export_corpus
+
+    to_stdout = out == "-"
+    per_article = per_article or (not to_stdout and (out.endswith(("/", os.sep)) or os.path.isdir(out)))
+    if per_article and fmt != "txt":
+        raise click.UsageError("one file per article (a directory --out) is for --format txt only")
+    if per_article and to_stdout:
+        raise click.UsageError("--per-article needs a directory --out, not -")
+    # A bar only for a person watching: not in cron logs, not over data sent to a terminal.
+    progress = sys.stderr.isatty() and not (to_stdout and sys.stdout.isatty())
     archive = _open_archive(db_path)
     try:
-        if out == "-":
-            count = do_export(archive, fmt, sys.stdout, site=site, language=language,
-                              date_from=date_from, date_to=date_to)
-        else:
-            count = do_export(archive, fmt, out, site=site, language=language,
-                              date_from=date_from, date_to=date_to)
+        result = export_corpus(
+            archive, fmt, sys.stdout if to_stdout else out, per_article=per_article,
+            manifest=manifest_out or True, progress=progress, site=site, language=language,
+            date_from=date_from, date_to=date_to, query=query, dedup=dedup)
+    except (ValueError, FileExistsError) as exc:
+        raise click.ClickException(str(exc))
     finally:
         archive.close()
-    click.echo(f"exported {count} articles to {out}", err=out == "-")
+    where = "stdout" if to_stdout else out
+    note = f" (manifest {result.manifest})" if result.manifest else ""
+    click.echo(f"exported {result.rows} articles to {where}{note}", err=to_stdout)
 
 
 @cli.command()

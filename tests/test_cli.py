@@ -50,7 +50,7 @@ def test_export_txt_filters_exact_output(db_path, tmp_path):
     result = CliRunner().invoke(cli, ["export", "--db", str(db_path), "--format", "txt", "--out", str(out),
                                       "--site", "a.kz", "--lang", "ru"])
     assert result.exit_code == 0, result.output
-    assert result.output == f"exported 1 articles to {out}\n"
+    assert result.output == f"exported 1 articles to {out} (manifest {out}.manifest.json)\n"
     assert out.read_text(encoding="utf-8") == " date 2020-05-08 Заголовок 0\n\nПервый абзац 0.\n\nВторой абзац.\n\n"
 
 

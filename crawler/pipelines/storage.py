@@ -6,6 +6,7 @@ import logging
 from collections import Counter
 
 from archive import Archive
+from archive.manifest import software_versions
 
 from crawler.items import FetchedPage
 
@@ -67,7 +68,9 @@ class ArchivePipeline:
         self.crawl_id = self.archive.start_crawl(
             self.targets or list(spider.profiles),
             {"since": str(spider.since or ""), "limit": spider.limit, "refresh": spider.refresh,
-             "recheck_days": spider.recheck_days})
+             "recheck_days": spider.recheck_days,
+             # Export manifests read these to say which extractor produced the rows.
+             "versions": software_versions()})
         spider.crawl_id = self.crawl_id
         logger.info("archive %s, crawl %s", self.path, self.crawl_id)
 

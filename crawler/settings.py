@@ -34,6 +34,17 @@ RETRY_ENABLED = True
 RETRY_TIMES = 2
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 REDIRECT_MAX_TIMES = 10
+# Retries wait: Retry-After on 429/503 (up to RETRY_AFTER_MAX s, beyond it the page is given up),
+# otherwise exponential backoff RETRY_BACKOFF_BASE * 2**(n-1) s, at most RETRY_BACKOFF_MAX s.
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.PoliteRetryMiddleware": 550,
+}
+# Sitemaps and feeds are checked before parsing: gzip bombs refused, entities/invalid XML reported.
+SPIDER_MIDDLEWARES = {"crawler.middlewares.DiscoveryCheckMiddleware": 60}
+RETRY_AFTER_MAX = 300
+RETRY_BACKOFF_BASE = 1.0
+RETRY_BACKOFF_MAX = 60
 
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
@@ -56,3 +67,8 @@ CRAWL_SINCE = None  # ISO date: skip sitemap/feed entries older than this
 CRAWL_LIMIT = 0  # article pages per site, 0 = no limit
 CRAWL_REFRESH = False  # re-fetch known articles even when nothing says they changed
 CRAWL_RECHECK_DAYS = 0  # re-fetch known articles published in the last N days
+
+# Extraction runs in worker processes so it neither blocks the reactor nor stays on one core.
+EXTRACTION_WORKERS = None  # None: one per usable core; 0: extract in the crawl process
+EXTRACTION_TIMEOUT = 120  # seconds one page may take before its worker is killed (0: no limit)
+EXTRACTION_MAX_PENDING = 0  # pages handed to the pool at once; 0: 2 per worker

@@ -27,6 +27,7 @@ from scrapy.spiders import SitemapSpider
 
 from crawler.incremental import KnownIndex, changed_since, parse_lastmod
 from crawler.items import FetchedPage
+from crawler.middlewares import RETRY_NOTE, describe_failure
 from crawler.profiles import SiteProfile, resolve_target
 from crawler.urls import normalize_url, url_key
 
@@ -261,8 +262,10 @@ class NewsSpider(SitemapSpider):
             meta["known_article_url"] = known.article_url
             headers = known.conditional_headers()
             stats.inc_value("discovery/refetch")
+        # dont_filter: _seen already dedups candidates, and a redirect back to a URL seen
+        # before (a redirect loop) must end in the errback, not vanish in the dupefilter.
         yield Request(normalize_url(url), callback=self.parse_article, errback=self.article_error,
-                      headers=headers, meta=meta)
+                      headers=headers, meta=meta, dont_filter=True)
 
     def parse_article(self, response: Response):
         requested = response.meta.get("redirect_urls", [response.url])[0]
@@ -286,12 +289,14 @@ class NewsSpider(SitemapSpider):
             page.body = None
         elif response.status >= 400:
             page.error = f"HTTP {response.status}"
-            logger.warning("HTTP %s for %s", response.status, response.url)
+            if response.meta.get(RETRY_NOTE):  # e.g. retries exhausted, Retry-After too long
+                page.error += f" ({response.meta[RETRY_NOTE]})"
+            logger.warning("%s for %s", page.error, response.url)
         yield page
 
     def article_error(self, failure):
         request = failure.request
-        message = f"{failure.type.__name__}: {failure.getErrorMessage()}"
+        message = describe_failure(failure)
         logger.warning("fetch failed for %s: %s", request.url, message)
         yield FetchedPage(url=request.url, site=request.meta.get("site", self._site_of(request.url)),
                           fetched_at=utcnow_iso(), error=f"fetch failed: {message}")

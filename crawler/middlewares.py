@@ -1,0 +1,317 @@
+"""Middlewares: retries that respect the server, per-site politeness, wary discovery.
+
+:class:`PoliteRetryMiddleware` replaces Scrapy's RetryMiddleware (same settings, same
+``retry_times`` bookkeeping) and adds:
+
+* ``Retry-After`` on 429 and 503 (seconds or an HTTP-date) is honoured: the retry waits that
+  long, and so does every other request to the same download slot (host), because the
+  server asked *us* to come back later, not just for this one URL.  A wait longer than
+  ``RETRY_AFTER_MAX`` seconds is not worth holding a cron run for: the request is given up
+  at once and the response passes on with a note for ``pages.error``.
+* Other retries (5xx, timeouts, connection errors) wait ``RETRY_BACKOFF_BASE * 2**(n-1)``
+  seconds before the n-th retry, at most ``RETRY_BACKOFF_MAX``.
+* A site profile's ``[settings]`` table may set ``DOWNLOAD_DELAY``,
+  ``CONCURRENT_REQUESTS_PER_DOMAIN``, ``RETRY_TIMES``, ``RETRY_AFTER_MAX`` and
+  ``RETRY_BACKOFF_BASE`` for that site alone.  A profile's ``DOWNLOAD_DELAY`` is a fixed
+  delay: AutoThrottle does not move it.
+
+Waiting is ``await``-ed on the reactor's event loop, never ``time.sleep``: other sites and
+other requests go on meanwhile.
+
+:class:`DiscoveryCheckMiddleware` (a spider middleware) looks at every sitemap and feed before
+the spider parses it: a gzip file inflating beyond ``DOWNLOAD_MAXSIZE`` is refused (the
+request's errback records it), a document declaring entities or an external DTD, or one that
+is not well-formed XML, is reported and counted as a discovery error.  The parsers used later
+never expand entities nor touch the network, so what can still be read is used.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import zlib
+from io import BytesIO
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+
+from lxml import etree
+from scrapy import signals
+from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.utils.asyncio import sleep
+from scrapy.utils.response import response_status_message
+
+logger = logging.getLogger(__name__)
+
+# Statuses whose Retry-After header means "come back after this long" (RFC 9110 10.2.3).
+RETRY_AFTER_STATUSES = (429, 503)
+# Profile [settings] keys this middleware applies per site; anything else in the table is global
+# at best, so it is reported instead of silently ignored.
+PER_SITE_SETTINGS = ("DOWNLOAD_DELAY", "CONCURRENT_REQUESTS_PER_DOMAIN", "RETRY_TIMES",
+                     "RETRY_AFTER_MAX", "RETRY_BACKOFF_BASE")
+# Where the spider finds why a retried response was finally passed on.
+RETRY_NOTE = "retry_note"
+# Exceptions that Scrapy raises without a message, explained for pages.error.
+_SILENT_FAILURES = {
+    "DownloadCancelledError": "download cancelled: the body grew over DOWNLOAD_MAXSIZE",
+    "ResponseDataLossError": "the connection closed before the whole body arrived",
+    "ConnectionLost": "the connection was lost",
+    "ConnectionDone": "the server closed the connection",
+}
+
+
+def parse_retry_after(value: str | bytes | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header value (delta-seconds or HTTP-date).
+
+    None when absent or unreadable; 0 for a date in the past.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        value = value.decode("latin-1")
+    value = value.strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # HTTP-dates are GMT by definition
+        when = when.replace(tzinfo=timezone.utc)
+    now = now or datetime.now(timezone.utc)
+    return max(0.0, (when - now).total_seconds())
+
+
+def backoff_delay(retry_number: int, base: float, cap: float) -> float:
+    """Wait before the ``retry_number``-th retry (1, 2, ...): base, 2*base, 4*base, ... <= cap."""
+    if base <= 0:
+        return 0.0
+    return min(cap, base * 2 ** max(0, retry_number - 1))
+
+
+class PoliteRetryMiddleware(RetryMiddleware):
+    def __init__(self, settings):
+        super().__init__(settings)
+        self.retry_after_max = settings.getfloat("RETRY_AFTER_MAX", 300.0)
+        self.backoff_base = settings.getfloat("RETRY_BACKOFF_BASE", 1.0)
+        self.backoff_max = settings.getfloat("RETRY_BACKOFF_MAX", 60.0)
+        # download slot -> time.monotonic() before which no request of that slot may go out
+        self._paused_until: dict[str, float] = {}
+        self._site_settings: dict[str, dict] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        mw = super().from_crawler(crawler)
+        crawler.signals.connect(mw._spider_opened, signal=signals.spider_opened)
+        return mw
+
+    # -- per-site settings -------------------------------------------------------------
+
+    def _spider_opened(self, spider) -> None:
+        for name, profile in getattr(spider, "profiles", {}).items():
+            given = dict(getattr(profile, "settings", None) or {})
+            if not given:
+                continue
+            site = {k: given.pop(k) for k in PER_SITE_SETTINGS if k in given}
+            if given:
+                logger.warning("profile %s: settings %s are not applied per site (give them "
+                               "with --set for the whole run)", name, ", ".join(sorted(given)))
+            if site:
+                self._site_settings[name] = site
+                logger.info("profile %s: per-site settings %s", name, site)
+
+    def _site_of(self, request) -> str | None:
+        site = request.meta.get("site")
+        if site:
+            return site
+        spider = self.crawler.spider
+        for name, profile in getattr(spider, "profiles", {}).items():
+            if profile.owns(request.url):
+                return name
+        return None
+
+    def _setting(self, request, key: str, default):
+        site = self._site_of(request)
+        value = self._site_settings.get(site, {}).get(key) if site else None
+        return default if value is None else type(default)(value)
+
+    def _apply_site_slot(self, request, slot: str) -> None:
+        site = self._site_of(request)
+        chosen = self._site_settings.get(site) if site else None
+        if not chosen:
+            return
+        if "DOWNLOAD_DELAY" in chosen:
+            # A delay the profile asks for is a floor for that site; AutoThrottle would lower it.
+            request.meta.setdefault("autothrottle_dont_adjust_delay", True)
+        downloader = self.crawler.engine.downloader
+        if slot in downloader.slots or slot in downloader.per_slot_settings:
+            return
+        # Slots are created lazily from DOWNLOAD_SLOTS-style settings, so filling them in before
+        # the first request of the site is enough.
+        per_slot = {}
+        if "DOWNLOAD_DELAY" in chosen:
+            per_slot["delay"] = float(chosen["DOWNLOAD_DELAY"])
+        if "CONCURRENT_REQUESTS_PER_DOMAIN" in chosen:
+            per_slot["concurrency"] = int(chosen["CONCURRENT_REQUESTS_PER_DOMAIN"])
+        if per_slot:
+            downloader.per_slot_settings[slot] = per_slot
+
+    # -- the middleware hooks ------------------------------------------------------------
+
+    async def process_request(self, request):
+        slot = self.crawler.engine.downloader.get_slot_key(request)
+        self._apply_site_slot(request, slot)
+        if "max_retry_times" not in request.meta:
+            site_retries = self._setting(request, "RETRY_TIMES", -1)
+            if site_retries >= 0:
+                request.meta["max_retry_times"] = site_retries
+        wait = self._paused_until.get(slot, 0.0) - time.monotonic()
+        if wait > 0:
+            logger.debug("holding %s for %.1f s (Retry-After of %s)", request.url, wait, slot)
+            await sleep(wait)
+        return None
+
+    async def process_response(self, request, response):
+        if request.meta.get("dont_retry", False) or response.status not in self.retry_http_codes:
+            return response
+        reason = response_status_message(response.status)
+        retry_after = None
+        if response.status in RETRY_AFTER_STATUSES:
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        cap = self._setting(request, "RETRY_AFTER_MAX", self.retry_after_max)
+        if retry_after is not None and retry_after > cap:
+            note = f"Retry-After {retry_after:.0f} s is over RETRY_AFTER_MAX {cap:.0f} s; gave up"
+            logger.warning("giving up %s: HTTP %s, %s", request.url, response.status, note)
+            self.crawler.stats.inc_value("retry/retry_after_over_max")
+            request.meta[RETRY_NOTE] = note
+            return response
+        new = self._retry(request, reason)
+        if new is None:
+            tries = request.meta.get("retry_times", 0) + 1
+            request.meta[RETRY_NOTE] = f"gave up after {tries} attempts"
+            return response
+        if retry_after is not None:
+            delay = retry_after
+            self._pause_slot(request, delay)
+            self.crawler.stats.inc_value("retry/retry_after_honoured")
+        else:
+            delay = self._backoff(request, new)
+        await self._wait(request, delay, reason)
+        return new
+
+    async def process_exception(self, request, exception):
+        new = super().process_exception(request, exception)
+        if new is None:
+            if isinstance(exception, self.exceptions_to_retry) and not request.meta.get("dont_retry"):
+                tries = request.meta.get("retry_times", 0) + 1
+                request.meta[RETRY_NOTE] = f"gave up after {tries} attempts"
+            return None
+        await self._wait(request, self._backoff(request, new), type(exception).__name__)
+        return new
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _backoff(self, request, new) -> float:
+        base = self._setting(request, "RETRY_BACKOFF_BASE", self.backoff_base)
+        return backoff_delay(new.meta.get("retry_times", 1), base, self.backoff_max)
+
+    def _pause_slot(self, request, delay: float) -> None:
+        slot = self.crawler.engine.downloader.get_slot_key(request)
+        until = time.monotonic() + delay
+        self._paused_until[slot] = max(until, self._paused_until.get(slot, 0.0))
+
+    async def _wait(self, request, delay: float, reason: str) -> None:
+        if delay <= 0:
+            return
+        logger.info("retrying %s in %.1f s (%s)", request.url, delay, reason)
+        self.crawler.stats.inc_value("retry/wait_seconds", delay)
+        await sleep(delay)
+
+
+def describe_failure(failure) -> str:
+    """``Type: message (retry note)`` for a failed request, never an empty message."""
+    name = failure.type.__name__
+    message = (failure.getErrorMessage() or "").strip() or _SILENT_FAILURES.get(name, "no details")
+    request = getattr(failure, "request", None)
+    note = request.meta.get(RETRY_NOTE) if request is not None else None
+    return f"{name}: {message}" + (f" ({note})" if note else "")
+
+
+# -- discovery documents ---------------------------------------------------------------------
+
+_GZIP_MAGIC = b"\x1f\x8b\x08"
+_ENTITY_DECL = re.compile(rb"<!ENTITY", re.I)
+_EXTERNAL_DTD = re.compile(rb"<!DOCTYPE[^>\[]*\b(?:SYSTEM|PUBLIC)\b", re.I)
+
+
+class HostileDocument(Exception):
+    """A sitemap or feed refused before parsing (e.g. a gzip bomb)."""
+
+
+def inflate_capped(data: bytes, max_size: int) -> bytes:
+    """Gunzip ``data``; raise HostileDocument as soon as the output passes ``max_size`` bytes."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    out = BytesIO()
+    pending = data
+    while pending:
+        # max_length bounds every step, so a bomb never holds more than max_size + 1 MiB
+        chunk = inflater.decompress(pending, 1 << 20)
+        out.write(chunk)
+        if max_size and out.tell() > max_size:
+            raise HostileDocument(f"gzip body inflates beyond DOWNLOAD_MAXSIZE ({max_size} bytes) "
+                                  f"from {len(data)} bytes: refused")
+        pending = inflater.unconsumed_tail
+        if not chunk and not pending:
+            break
+    return out.getvalue()
+
+
+def xml_problems(body: bytes) -> list[str]:
+    """What is wrong with an XML discovery document: entities, external DTD, not well-formed."""
+    problems = []
+    head = body[:65536]
+    if _ENTITY_DECL.search(head):
+        problems.append("declares XML entities (not expanded)")
+    if _EXTERNAL_DTD.search(head):
+        problems.append("refers to an external DTD (not loaded)")
+    try:
+        # A streaming parse with the same safety as the real parsers, just to find errors.
+        for _, element in etree.iterparse(BytesIO(body), events=("end",), resolve_entities=False,
+                                          no_network=True, load_dtd=False, huge_tree=False):
+            element.clear()
+    except etree.XMLSyntaxError as exc:
+        problems.append(f"not well-formed XML ({exc.msg})")
+    return problems
+
+
+class DiscoveryCheckMiddleware:
+    """Spider middleware: check sitemaps and feeds (``meta['discovery']``) before parsing."""
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+        self.max_size = crawler.settings.getint("DOWNLOAD_MAXSIZE")
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_spider_input(self, response) -> None:
+        kind = response.meta.get("discovery")
+        if kind not in ("sitemap", "feed") or response.url.endswith("/robots.txt"):
+            return None
+        body = response.body
+        if body[:3] == _GZIP_MAGIC:
+            max_size = response.meta.get("download_maxsize", self.max_size)
+            body = inflate_capped(body, max_size)  # HostileDocument goes to the errback
+        if body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] != b"<":
+            return None  # not XML at all: the spider's own checks report it
+        problems = xml_problems(body)
+        if problems:
+            stats = self.crawler.stats
+            stats.inc_value("discovery/errors")
+            stats.inc_value("discovery/hostile_documents")
+            logger.warning("%s %s %s; using what could be read safely", kind, response.url,
+                           ", ".join(problems))
+        return None

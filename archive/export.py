@@ -295,7 +295,12 @@ def article_filename(article: dict) -> str:
     """
     day = _day(article.get("published_at")) or UNKNOWN_DATE
     words = re.findall(r"\w+", unicodedata.normalize("NFKC", article.get("title") or "").lower())
-    slug = "-".join(words)[:_SLUG_CHARS]
+    slug = "-".join(words)
+    if len(slug) > _SLUG_CHARS:
+        slug = slug[:_SLUG_CHARS + 1]
+        # End on a whole word when that keeps a useful part of the title.
+        cut = slug.rfind("-")
+        slug = slug[:cut] if cut >= _SLUG_CHARS // 2 else slug[:_SLUG_CHARS]
     while len(slug.encode("utf-8")) > _SLUG_BYTES:
         slug = slug[:-1]
     slug = slug.strip("-_") or "untitled"
@@ -330,6 +335,10 @@ def _staged_dir(target: str) -> Iterator[str]:
     parent = os.path.dirname(target)
     os.makedirs(parent, exist_ok=True)
     staging = tempfile.mkdtemp(prefix=os.path.basename(target) + ".", suffix=".part", dir=parent)
+    # mkdtemp makes it private (0700); the corpus directory gets the usual permissions.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(staging, 0o777 & ~umask)
     try:
         yield staging
         if os.path.exists(target):

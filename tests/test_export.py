@@ -174,3 +174,191 @@ def test_export_targets_and_errors(arc, tmp_path):
     assert out.read_text(encoding="utf-8").startswith("id,url,site,")
     # Works with a bare sqlite_utils.Database too.
     assert export(arc.db, "jsonl", io.StringIO(), site="b.kz") == 2
+
+
+# -- views and the ready queries of docs/queries.md -------------------------------------
+
+from click.testing import CliRunner  # noqa: E402
+from sqlite_utils.cli import cli as sqlite_utils_cli  # noqa: E402
+
+from archive.views import VIEWS, ensure_views, view_sql  # noqa: E402
+
+QUERIES_MD = Path(__file__).parent.parent / "docs" / "queries.md"
+TRAFILATURA = "2.3.1-test"
+
+# (key, url, site, language, published_at, published_raw, title, text, content_hash)
+QUERY_SAMPLES = [
+    ("forum", "https://a.kz/1", "a.kz", "ru", "2025-09-12T10:00:00+05:00", "12.09.2025 10:00",
+     "Форум молодёжи в Актау", "Форум открылся утром в Актау.\nУчастники форума обсудили занятость.", "q1"),
+    ("weather", "https://a.kz/2", "a.kz", "ru", "2025-09-12", "12.09.2025", "Погода", "Днём было солнечно.", "q2"),
+    ("forum-near", "https://b.kz/1", "b.kz", "ru", "2025-09-12T12:00:00+05:00", None,
+     "Форум молодёжи прошёл в Актау", "Форум прошёл в Актау.\nУчастники форума говорили о работе.", "q3"),
+    ("weather-copy", "https://c.kz/copy", "c.kz", "ru", "2025-09-13T09:00:00+05:00", None,
+     "Копия погоды", "Днём было солнечно.", "q2"),
+    ("unparsed", "https://b.kz/2", "b.kz", "kk", None, "кеше", "Кешегі жаңалық", "Кеше жаңбыр жауды.", "q5"),
+    ("undated", "https://c.kz/2", "c.kz", "en", None, None, "Undated", "No date anywhere.", "q6"),
+    ("forum-other", "https://c.kz/3", "c.kz", "ru", "2025-09-13T20:00:00+06:00", None,
+     "Форум в Алматы", "Форумы проходят ежегодно.", "q7"),
+]
+
+
+def _ensure_near_column(db) -> None:
+    # The near-duplicate migration may not have landed yet: add its column ourselves.
+    if "near_duplicate_of" not in db["articles"].columns_dict:
+        db["articles"].add_column("near_duplicate_of", int)
+
+
+def build_query_archive(path) -> tuple[Archive, dict[str, int]]:
+    """An archive with known answers: exact and near duplicates, missing dates, one crawl."""
+    arc = Archive(path)
+    crawl = arc.start_crawl(["a.kz", "b.kz", "c.kz"], {"versions": {"trafilatura": TRAFILATURA}})
+    ids = {}
+    for key, url, site, language, published_at, raw, title, text, content_hash in QUERY_SAMPLES:
+        ids[key] = arc.store_article(
+            {"url": url, "site": site, "language": language, "published_at": published_at,
+             "published_raw": raw, "title": title, "text": text, "content_hash": content_hash},
+            page_id=None, crawl_id=crawl, seen_at="2025-09-14T00:00:00Z").id
+    arc.finish_crawl(crawl, {}, "ok")
+    _ensure_near_column(arc.db)
+    with arc.db.conn:
+        # Links set by hand, whatever near-duplicate detection would find in these short texts.
+        arc.db.execute("UPDATE articles SET near_duplicate_of = NULL")
+        arc.db.execute("UPDATE articles SET near_duplicate_of = ? WHERE id = ?", [ids["forum"], ids["forum-near"]])
+    ensure_views(arc.db)
+    return arc, ids
+
+
+@pytest.fixture
+def qarc(tmp_path):
+    arc, ids = build_query_archive(tmp_path / "archive.db")
+    yield arc, ids
+    arc.close()
+
+
+def documented_queries() -> dict[str, list[str]]:
+    """The tagged sqlite-utils commands of docs/queries.md, as argument lists."""
+    import shlex
+
+    found = {}
+    for name, block in re.findall(r"<!-- query: (\S+) -->\s*```sh\n(.*?)```", QUERIES_MD.read_text(encoding="utf-8"),
+                                  flags=re.S):
+        args = shlex.split(block)
+        assert args[0] == "sqlite-utils", name
+        found[name] = args[1:]
+    return found
+
+
+def run_documented(name: str, db_path) -> list[dict]:
+    args = documented_queries()[name]
+    args = [str(db_path) if a == "archive.db" else a for a in args if a not in ("--table", "-t")]
+    result = CliRunner().invoke(sqlite_utils_cli, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def test_documented_queries_give_the_known_answers(qarc):
+    arc, ids = qarc
+    db = arc.path
+    assert run_documented("per-site-day", db) == [
+        {"site": "c.kz", "day": "2025-09-13", "articles": 2},
+        {"site": "a.kz", "day": "2025-09-12", "articles": 2},
+        {"site": "b.kz", "day": "2025-09-12", "articles": 1},
+    ]
+    assert run_documented("per-site-month", db) == [
+        {"month": "2025-09", "site": "a.kz", "articles": 2, "without_copies": 2},
+        {"month": "2025-09", "site": "b.kz", "articles": 1, "without_copies": 1},
+        {"month": "2025-09", "site": "c.kz", "articles": 2, "without_copies": 1},
+    ]
+    assert run_documented("missing-dates-count", db) == [
+        {"site": "b.kz", "reason": "not parsed", "articles": 1},
+        {"site": "c.kz", "reason": "not found", "articles": 1},
+    ]
+    assert run_documented("missing-dates-list", db) == [
+        {"id": ids["unparsed"], "url": "https://b.kz/2", "published_raw": "кеше", "page_id": None}]
+    assert run_documented("duplicates-of", db) == [
+        {"article_id": ids["forum"], "relation": "representative", "site": "a.kz", "url": "https://a.kz/1",
+         "title": "Форум молодёжи в Актау"},
+        {"article_id": ids["forum-near"], "relation": "near", "site": "b.kz", "url": "https://b.kz/1",
+         "title": "Форум молодёжи прошёл в Актау"},
+    ]
+    assert run_documented("largest-groups", db) == [
+        {"group_id": ids["forum"], "articles": 2, "sites": 2, "first_published": "2025-09-12T10:00:00+05:00"},
+        {"group_id": ids["weather"], "articles": 2, "sites": 2, "first_published": "2025-09-12"},
+    ]
+    assert [r["id"] for r in run_documented("search", db)] == sorted(
+        [ids["forum"], ids["forum-near"], ids["forum-other"]])
+    snippets = run_documented("search-snippet", db)
+    assert sorted(r["id"] for r in snippets) == sorted([ids["forum"], ids["forum-near"]])
+    assert all("[Актау]" in r["excerpt"] for r in snippets)
+    assert run_documented("search-per-day", db) == [
+        {"day": "2025-09-12", "articles": 2}, {"day": "2025-09-13", "articles": 1}]
+    crawls = run_documented("crawls", db)
+    assert len(crawls) == 1 and crawls[0]["status"] == "ok" and crawls[0]["articles_new"] == 6
+    assert crawls[0]["trafilatura_version"] == TRAFILATURA and isinstance(crawls[0]["seconds"], int)
+
+
+def test_every_documented_query_is_checked():
+    # A query added to the doc without an expected answer above would go untested.
+    source = Path(__file__).read_text(encoding="utf-8")
+    for name in documented_queries():
+        assert f'run_documented("{name}"' in source, name
+    assert len(documented_queries()) >= 8
+
+
+def test_duplicates_of_any_member_and_of_an_article_without_copies(qarc):
+    arc, ids = qarc
+    rows = lambda url: [r["article_id"] for r in arc.db.query(  # noqa: E731
+        "select article_id from duplicate_groups where group_id = "
+        "(select group_id from duplicate_groups where url = :url) order by article_id", {"url": url})]
+    assert rows("https://c.kz/copy") == rows("https://a.kz/2") == sorted([ids["weather"], ids["weather-copy"]])
+    assert rows("https://c.kz/3") == []
+    # An exact copy of a near-duplicate joins its cluster.
+    copy = arc.store_article({"url": "https://d.kz/1", "site": "d.kz", "title": "Ещё копия",
+                              "text": "whatever", "content_hash": "q3"},
+                             page_id=None, crawl_id=None, seen_at="2025-09-15T00:00:00Z")
+    assert copy.duplicate_of == ids["forum-near"]
+    assert rows("https://d.kz/1") == sorted([ids["forum"], ids["forum-near"], copy.id])
+    relation = dict(arc.db.execute("select article_id, relation from duplicate_groups").fetchall())
+    assert relation[copy.id] == "exact" and relation[ids["forum-near"]] == "near"
+
+
+def test_views_are_created_once_and_follow_the_near_column(tmp_path):
+    arc = Archive(tmp_path / "v.db")
+    try:
+        assert set(VIEWS) <= set(arc.db.view_names())
+        if "near_duplicate_of" in arc.db["articles"].columns_dict:
+            # Back to an archive from before near-duplicate detection.
+            for index in arc.db["articles"].indexes:
+                if "near_duplicate_of" in index.columns:
+                    arc.db.execute(f"DROP INDEX {index.name}")
+            arc.db["articles"].transform(drop={"near_duplicate_of"})
+            ensure_views(arc.db)
+        # Before near-duplicate detection: the near column reads NULL, exact copies still group.
+        assert "near_duplicate_of" not in arc.db.execute(
+            "select sql from sqlite_master where name = 'duplicate_groups'").fetchone()[0]
+        arc.store_article({"url": "https://x.kz/1", "title": "T", "text": "same", "content_hash": "h",
+                           "published_at": "2025-01-02"}, page_id=None, crawl_id=None, seen_at="2025-01-03T00:00:00Z")
+        arc.store_article({"url": "https://x.kz/2", "title": "T", "text": "same", "content_hash": "h",
+                           "published_at": "2025-01-02"}, page_id=None, crawl_id=None, seen_at="2025-01-03T00:00:00Z")
+        assert arc.db.execute("select articles, exact_duplicates, near_duplicates from articles_per_site_day"
+                              ).fetchall() == [(2, 1, None)]
+        assert arc.db.execute("select count(*) from duplicate_groups").fetchone()[0] == 2
+        assert ensure_views(arc.db) == []  # current: nothing rewritten
+        arc.db["articles"].add_column("near_duplicate_of", int)
+        assert ensure_views(arc.db) == ["articles_per_site_day", "duplicate_groups"]
+        assert ensure_views(arc.db) == []
+        assert arc.db.execute("select near_duplicates from articles_per_site_day").fetchall() == [(0,)]
+        # A view from an older release is replaced on the next open.
+        with arc.db.conn:
+            arc.db.execute("drop view crawl_summary")
+            arc.db.execute("create view crawl_summary as select id from crawls")
+        cookie = arc.db.execute("PRAGMA schema_version").fetchone()[0]
+    finally:
+        arc.close()
+    with Archive(tmp_path / "v.db") as again:
+        assert again.db.execute("select sql from sqlite_master where name = 'crawl_summary'").fetchone()[0] == (
+            view_sql("crawl_summary", True))
+        replaced = again.db.execute("PRAGMA schema_version").fetchone()[0]
+        assert replaced > cookie
+    with Archive(tmp_path / "v.db") as third:  # already current: the schema is not touched
+        assert third.db.execute("PRAGMA schema_version").fetchone()[0] == replaced

@@ -18,7 +18,7 @@ import logging
 import os
 import re
 import shutil
-import sys
+import sqlite3
 import tempfile
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -142,6 +142,7 @@ def _select(
         clauses.append("a.published_at < ?")
         params.append((last + timedelta(days=1)).isoformat())
     if query is not None:
+        _check_fts_query(db, query)
         # "+a.id": not an index term, so the planner keeps reading in published_at order
         # (a streamed index scan) instead of sorting the matching rows, texts and all.
         clauses.append("+a.id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)")
@@ -179,20 +180,19 @@ def _select(
     return _Selection(where, all_params, filters, near)
 
 
-def _execute(db: sqlite_utils.Database, sql: str, params: list[Any]):
+def _check_fts_query(db: sqlite_utils.Database, query: str) -> None:
+    # FTS5 reports syntax errors in several wordings ("fts5: syntax error near ...",
+    # "unterminated string"); asking it alone tells them from any other failure.
     try:
-        return db.execute(sql, params)
-    except Exception as exc:  # sqlite3.OperationalError from a bad MATCH expression
-        if "fts5" in str(exc) or "MATCH" in str(exc):
-            raise ValueError(f"bad full-text query: {exc}") from exc
-        raise
+        db.execute("SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? LIMIT 1", [query]).fetchall()
+    except sqlite3.OperationalError as exc:
+        raise ValueError(f"bad full-text query {query!r}: {exc}") from exc
 
 
 def _ordered_rows(db: sqlite_utils.Database, selection: _Selection) -> Iterator[dict]:
     # Two queries instead of ORDER BY published_at IS NULL, ...: "published_at, id" is the
     # published_at index's own order, so dated rows stream from it without a sort.
-    dated = _execute(
-        db,
+    dated = db.execute(
         f"SELECT a.* FROM articles a WHERE {selection.where} AND a.published_at IS NOT NULL "
         "ORDER BY a.published_at, a.id",
         selection.params,
@@ -242,8 +242,8 @@ def count_articles(archive: Archive | sqlite_utils.Database, **filters) -> int:
     """How many rows :func:`iter_articles` would yield for ``filters``."""
     db = _database(archive)
     selection = _select(db, **filters)
-    return _execute(db, f"SELECT count(*) FROM articles a WHERE {selection.where}",
-                    selection.params).fetchone()[0]
+    return db.execute(f"SELECT count(*) FROM articles a WHERE {selection.where}",
+                      selection.params).fetchone()[0]
 
 
 def _decoded_rows(cursor) -> Iterator[dict]:

@@ -175,10 +175,55 @@ def _m002_versions_and_run_counts(db: sqlite_utils.Database) -> None:
         db["crawls"].add_column(column, int)
 
 
+def _m003_near_duplicates_and_translations(db: sqlite_utils.Database) -> None:
+    # Raw SQL: ADD COLUMN with REFERENCES is allowed for a NULL default, and sqlite-utils'
+    # add_column(fk=...) would rewrite sqlite_master.
+    db.execute("ALTER TABLE articles ADD COLUMN near_duplicate_of INTEGER REFERENCES articles(id)")
+    db["articles"].create_index(["near_duplicate_of"], index_name="idx_articles_near_duplicate_of")
+    db.execute(
+        """
+        CREATE TABLE translations (
+            article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+            translation_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+            language TEXT,
+            PRIMARY KEY (article_id, translation_id)
+        )
+        """
+    )
+    # Both directions are stored, so this index also serves ON DELETE CASCADE lookups.
+    db["translations"].create_index(["translation_id"], index_name="idx_translations_translation_id")
+    # MinHash signature per matched article (archive/neardup.py); NULL minhash = not matched.
+    db.execute(
+        """
+        CREATE TABLE neardup_signatures (
+            article_id INTEGER PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE,
+            content_hash TEXT,
+            shingles INTEGER NOT NULL,
+            minhash BLOB
+        )
+        """
+    )
+    # LSH bands, looked up by (band, hash). WITHOUT ROWID: the key is the whole row, so the
+    # table is its own index. No article_id index (it would double the table): rows of one
+    # article are found again from its stored signature.
+    db.execute(
+        """
+        CREATE TABLE neardup_bands (
+            band INTEGER NOT NULL,
+            hash INTEGER NOT NULL,
+            article_id INTEGER NOT NULL,
+            PRIMARY KEY (band, hash, article_id)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute("CREATE TABLE neardup_config (key TEXT PRIMARY KEY, value TEXT)")
+
+
 # Append only: a released migration never changes, a new one goes at the end.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m001_initial,
     _m002_versions_and_run_counts,
+    _m003_near_duplicates_and_translations,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -43,7 +43,7 @@ class Entry:
     """One URL of the site that sitemaps list, with what the crawler should make of it."""
 
     path: str
-    kind: str  # article | duplicate | translation | nonarticle | bad
+    kind: str  # article | duplicate | translation | syndicated | nonarticle | bad
     lang: str = "ru"
     slug: str | None = None
     title: str | None = None
@@ -73,7 +73,7 @@ class Entry:
 
     @property
     def has_text(self) -> bool:
-        return self.kind in ("article", "duplicate", "translation") or self.bad in ("cp1251", "broken", "nodate")
+        return self.kind in ("article", "duplicate", "translation", "syndicated") or self.bad in ("cp1251", "broken", "nodate")
 
 
 def _time_at(rng: random.Random, frac: float) -> datetime:
@@ -93,7 +93,7 @@ def _tags_for(story: textgen.Story, d: textgen.Draw) -> tuple[str, ...]:
 class Catalog:
     """Every URL of a SampleSite with the metadata needed to render and to judge it."""
 
-    def __init__(self, n_articles: int, seed: int):
+    def __init__(self, n_articles: int, seed: int, syndicated: int = 0, source: "Catalog | None" = None):
         if n_articles < 0:
             raise ValueError("n_articles must be >= 0")
         self.n_articles = n_articles
@@ -128,6 +128,13 @@ class Catalog:
                 # Title and date stay in the index for listings; truth() reports them as None.
                 entry.teaser = False
             content.append(entry)
+        # Opt-in, added last: a site without syndicated pages is byte-for-byte what it was.
+        from .syndicate import Syndication, build, originals
+        self.syndication = Syndication()
+        if syndicated:
+            pool = originals(source.entries if source is not None else ordinary)
+            extra, self.syndication = build(syndicated, seed, pool, self._unique_slug, source is not None)
+            content += extra
         content.sort(key=lambda e: (e.when, e.path))
 
         nonarticles = [Entry("/about/", "nonarticle", title="О редакции"),

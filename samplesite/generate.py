@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from . import feeds, pages, timefmt
+from . import feeds, pages, syndicate, timefmt
 from .catalog import TAG_NAMES, Catalog, Entry
 
 logger = logging.getLogger(__name__)
@@ -49,13 +49,17 @@ def _redirect(base: str, location: str) -> Response:
 class SampleSite:
     """A deterministic sample news site: same seed and size give byte-identical pages."""
 
-    def __init__(self, n_articles: int = 60, seed: int = 0, page_kb: int = 0):
+    def __init__(self, n_articles: int = 60, seed: int = 0, page_kb: int = 0, syndicated: int = 0,
+                 source: SampleSite | None = None):
+        """``syndicated=K`` adds K edited republications of stories of ``source`` (another
+        SampleSite, the original outlet; this site itself when None) and K hard negatives,
+        labelled by :meth:`syndication_truth` (see :mod:`samplesite.syndicate`)."""
         if page_kb < 0:
             raise ValueError("page_kb must be >= 0")
         self.n_articles = n_articles
         self.seed = seed
         self.page_kb = page_kb
-        self.catalog = Catalog(n_articles, seed)
+        self.catalog = Catalog(n_articles, seed, syndicated, source.catalog if source is not None else None)
 
     # -- requests --------------------------------------------------------------------------
 
@@ -152,6 +156,9 @@ class SampleSite:
             return self._not_found()
         if e.bad == "500":
             return _text(500, pages.server_error_page())
+        if e.kind == "syndicated":
+            variant = self.catalog.syndication.variants[e.path]
+            return _text(200, syndicate.article_page(e, variant, base))
         if e.bad == "cp1251":
             html = pages.article_page(self.catalog, e, base, self.page_kb, encoding="cp1251")
             # The HTTP header names no charset: only the <meta http-equiv> inside says windows-1251.
@@ -159,6 +166,17 @@ class SampleSite:
         return _text(200, pages.article_page(self.catalog, e, base, self.page_kb))
 
     # -- ground truth ------------------------------------------------------------------------
+
+    def _body(self, e: Entry) -> pages.Body:
+        if e.kind == "syndicated":
+            return pages.Body(syndicate.variant_paragraphs(self.catalog.syndication.variants[e.path]))
+        return pages.body_of(self.catalog, e)
+
+    def syndication_truth(self) -> list[dict]:
+        """Labels of the syndicated pages: which are copies of which original, which are
+        hard negatives (see :meth:`samplesite.syndicate.Syndication.labels`); empty unless
+        the site was built with ``syndicated=K``."""
+        return self.catalog.syndication.labels()
 
     def truth(self) -> list[dict]:
         """One dict per URL the sitemaps list: what a correct crawl stores (or refuses) there.
@@ -171,7 +189,7 @@ class SampleSite:
         out = []
         for e in self.catalog.entries:
             stored = e.expected == "stored"
-            body = pages.body_of(self.catalog, e) if stored and e.has_text else None
+            body = self._body(e) if stored and e.has_text else None
             out.append({
                 "path": e.path,
                 "kind": e.kind,

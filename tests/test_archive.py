@@ -111,7 +111,8 @@ def test_schema_indexes_and_triggers(arc):
         "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'articles_au'").fetchone()[0]
     assert "AFTER UPDATE OF title, text ON articles" in update_trigger
     fks = {(fk.column, fk.other_table) for fk in arc.db["articles"].foreign_keys}
-    assert fks == {("duplicate_of", "articles"), ("page_id", "pages"), ("crawl_id", "crawls")}
+    assert fks == {("duplicate_of", "articles"), ("near_duplicate_of", "articles"), ("page_id", "pages"),
+                   ("crawl_id", "crawls")}
 
 
 def _documented_columns() -> dict[str, set[str]]:

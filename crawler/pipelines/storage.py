@@ -9,6 +9,7 @@ from archive import Archive
 from archive.manifest import software_versions
 
 from crawler.items import FetchedPage
+from crawler.neardup import DEFAULT_THRESHOLD, NearDupIndexer
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +48,11 @@ def failed_sites(targets: list[str], by_site: dict[str, dict[str, int]]) -> list
 
 
 class ArchivePipeline:
-    def __init__(self, crawler, path: str, targets: list[str], store_bodies: bool):
+    def __init__(self, crawler, path: str, targets: list[str], store_bodies: bool,
+                 neardup_threshold: float | None = DEFAULT_THRESHOLD):
         self.crawler = crawler
+        self.neardup_threshold = neardup_threshold
+        self.neardup: NearDupIndexer | None = None
         self.stats = crawler.stats
         self.path = path
         self.targets = targets
@@ -60,7 +64,8 @@ class ArchivePipeline:
     def from_crawler(cls, crawler):
         s = crawler.settings
         return cls(crawler, s.get("ARCHIVE_PATH"), s.getlist("CRAWL_TARGETS"),
-                   s.getbool("ARCHIVE_STORE_BODIES"))
+                   s.getbool("ARCHIVE_STORE_BODIES"),
+                   s.getfloat("NEARDUP_THRESHOLD", DEFAULT_THRESHOLD) if s.getbool("NEARDUP_ENABLED", True) else None)
 
     def open_spider(self):
         spider = self.crawler.spider
@@ -73,6 +78,14 @@ class ArchivePipeline:
              "versions": software_versions()})
         spider.crawl_id = self.crawl_id
         logger.info("archive %s, crawl %s", self.path, self.crawl_id)
+        if self.neardup_threshold is not None:
+            # Near-duplicate links and translations (crawler/neardup.py); catch_up() indexes
+            # what earlier or interrupted runs and re-extractions left unindexed.
+            try:
+                self.neardup = NearDupIndexer(self.archive, self.neardup_threshold)
+                self.neardup.catch_up()
+            except Exception:  # the crawl itself does not depend on it
+                logger.exception("near-duplicate index unavailable for this crawl")
 
     def process_item(self, item):
         if not isinstance(item, FetchedPage):
@@ -104,6 +117,13 @@ class ArchivePipeline:
                 self.archive.store_fetch(page, None, crawl_id=self.crawl_id, seen_at=item.fetched_at)
                 self.stats.inc_value("pages/errors")
                 result = None
+        if result is not None and result.status in ("new", "updated", "duplicate") and self.neardup:
+            try:
+                match = self.neardup.index(result.id)
+                if match.near_duplicate_of is not None:
+                    self.stats.inc_value("archive/near_duplicates")
+            except Exception:  # a failed link must not lose the article; catch_up() retries
+                logger.exception("near-duplicate indexing failed for %s", item.url)
         outcome = result.status if result else "errors"
         self.stats.inc_value(f"archive/{outcome}")
         self.stats.inc_value(f"archive/site/{item.site}/{outcome}")

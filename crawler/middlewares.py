@@ -38,7 +38,7 @@ from email.utils import parsedate_to_datetime
 from lxml import etree
 from scrapy import signals
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
-from scrapy.utils.asyncio import sleep
+from scrapy.utils.asyncio import call_later, sleep
 from scrapy.utils.response import response_status_message
 
 logger = logging.getLogger(__name__)
@@ -218,9 +218,19 @@ class PoliteRetryMiddleware(RetryMiddleware):
         return backoff_delay(new.meta.get("retry_times", 1), base, self.backoff_max)
 
     def _pause_slot(self, request, delay: float) -> None:
-        slot = self.crawler.engine.downloader.get_slot_key(request)
-        until = time.monotonic() + delay
-        self._paused_until[slot] = max(until, self._paused_until.get(slot, 0.0))
+        downloader = self.crawler.engine.downloader
+        key = downloader.get_slot_key(request)
+        until = max(time.monotonic() + delay, self._paused_until.get(key, 0.0))
+        self._paused_until[key] = until
+        slot = downloader.slots.get(key)
+        if slot is None:
+            return
+        # Requests of this site already past process_request wait in the slot's queue; the
+        # downloader sends none of them while slot.latercall is pending (the same mechanism it
+        # uses for DOWNLOAD_DELAY), so a later latercall holds the whole site.
+        if slot.latercall is not None:
+            slot.latercall.cancel()
+        slot.latercall = call_later(until - time.monotonic(), downloader._latercall, slot)
 
     async def _wait(self, request, delay: float, reason: str) -> None:
         if delay <= 0:

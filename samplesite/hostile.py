@@ -27,6 +27,7 @@ import threading
 import time
 import zlib
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 logger = logging.getLogger(__name__)
@@ -81,6 +82,17 @@ FAULTS = (
     Fault("/n/date-that-cannot-be-parsed/", "bad-date", "an article whose date is nonsense",
           calm=False),
 )
+# Listed only in /sitemap-politeness.xml and /sitemap-flaky.xml, faulty in both modes: for
+# measuring on the server side how the crawler waits.
+POLITENESS = (
+    Fault("/n/rate-limited-429-then-ok/", "429-retry-after",
+          "429 with Retry-After: N seconds once, then the article", calm=False),
+    Fault("/n/rate-limited-http-date-then-ok/", "429-retry-after-date",
+          "429 with Retry-After as an HTTP-date N+1 s ahead once, then the article", calm=False),
+    Fault("/n/polite-article-about-steppe-birds/", "good", "a good article", calm=False),
+)
+FLAKY = Fault("/n/flaky-server-error-then-ok/", "flaky",
+              "500 for the first few requests, then the article", calm=False)
 # In the sitemap but disallowed by robots.txt: a polite crawler never asks for it.
 DISALLOWED = "/private/n/secret-draft-not-for-robots/"
 # Linked only from the hostile sitemaps and feeds.
@@ -91,7 +103,8 @@ FEEDS = ("/feed.xml", "/feed-xxe.xml", "/feed-laughs.xml", "/feed-invalid.xml")
 EXTERNAL_DTD = "/evil.dtd"
 SECRET_FILE = "/etc/passwd"
 
-_BY_PATH = {f.path: f for f in GOOD + FAULTS}
+_BY_PATH = {f.path: f for f in GOOD + FAULTS + POLITENESS + (FLAKY,)}
+_ALWAYS_FAULTY = {f.path for f in POLITENESS + (FLAKY,)}
 
 _TITLES = {
     "/n/v-karagande-otkryli-detskuyu-biblioteku/": "В Караганде открыли детскую библиотеку",
@@ -267,6 +280,11 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(200, ("\n".join(lines) + "\n").encode(), "text/plain")
         if path == "/sitemap.xml":
             return self._send(200, _urlset(base, srv.listed_paths()), "application/xml")
+        if path == "/sitemap-politeness.xml":
+            paths = [f.path for f in POLITENESS] + [DISALLOWED]
+            return self._send(200, _urlset(base, paths), "application/xml")
+        if path == "/sitemap-flaky.xml":
+            return self._send(200, _urlset(base, [FLAKY.path]), "application/xml")
         if path == "/":
             feeds = "".join(f'<link rel="alternate" type="application/rss+xml" href="{f}">'
                             for f in (FEEDS if srv.hostile else ()))
@@ -282,6 +300,8 @@ class _Handler(BaseHTTPRequestHandler):
         fault = _BY_PATH.get(path)
         if path == REDIRECT_SECOND_HOP and srv.hostile:
             return self._send(302, b"", None, {"Location": f"{base}{REDIRECT_FIRST_HOP}"})
+        if path in _ALWAYS_FAULTY:
+            return self._fault(fault, path, base)
         if fault is None or (not srv.hostile and not fault.calm):
             return self._send(404, b"<html><body>not found</body></html>")
         if not srv.hostile or fault.kind == "good":
@@ -297,6 +317,18 @@ class _Handler(BaseHTTPRequestHandler):
             if srv.count(path) == 1:
                 return self._send(int(kind[:3]), b"<html><body>later</body></html>",
                                   headers={"Retry-After": str(srv.retry_after)})
+            return self._article(path)
+        if kind == "429-retry-after-date":
+            if srv.count(path) == 1:
+                # HTTP-dates have whole seconds: one more than asked, so the wait is >= retry_after
+                when = formatdate(time.time() + srv.retry_after + 1, usegmt=True)
+                return self._send(429, b"<html><body>later</body></html>", headers={"Retry-After": when})
+            return self._article(path)
+        if kind == "flaky":
+            if srv.count(path) <= srv.flaky_failures:
+                return self._send(500, b"<html><body>try again</body></html>")
+            return self._article(path)
+        if kind == "good":
             return self._article(path)
         if kind == "429-retry-after-hour":
             return self._send(429, b"<html><body>much later</body></html>",
@@ -402,8 +434,9 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, addr, hang_seconds: float, retry_after: int):
+    def __init__(self, addr, hang_seconds: float, retry_after: int, flaky_failures: int):
         super().__init__(addr, _Handler)
+        self.flaky_failures = flaky_failures
         self.url = f"http://{self.server_address[0]}:{self.server_address[1]}"
         self.hostile = True
         self.hang_seconds = hang_seconds
@@ -481,10 +514,11 @@ class HostileServer:
 
 
 def serve_hostile(host: str = "127.0.0.1", port: int = 0, *, hang_seconds: float = 10.0,
-                  retry_after: int = 1) -> HostileServer:
+                  retry_after: int = 1, flaky_failures: int = 3) -> HostileServer:
     """Start the hostile site on host:port (port 0: a free one) in a daemon thread.
 
     ``hang_seconds``: how long the timeout page keeps the client waiting (set it above the
-    crawl's DOWNLOAD_TIMEOUT); ``retry_after``: the Retry-After of the 429/503-then-ok pages.
+    crawl's DOWNLOAD_TIMEOUT); ``retry_after``: the Retry-After of the 429/503-then-ok pages;
+    ``flaky_failures``: how many 500s the flaky page gives before it answers.
     """
-    return HostileServer(_Server((host, port), hang_seconds, retry_after))
+    return HostileServer(_Server((host, port), hang_seconds, retry_after, flaky_failures))

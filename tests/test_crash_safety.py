@@ -93,9 +93,13 @@ def test_sigterm_finishes_gracefully(site_server, tmp_path):
     assert row["pages"] == d["pages"].count
 
 
+VERY_SLOW = ["--set", "AUTOTHROTTLE_ENABLED=false", "--set", "DOWNLOAD_DELAY=0.3",
+             "--set", "CONCURRENT_REQUESTS_PER_DOMAIN=1"]
+
+
 def test_readers_are_never_blocked_and_second_crawl_is_refused(site_server, tmp_path):
     db = tmp_path / "busy.db"
-    proc = start_crawl(site_server.url, db, *SLOW)
+    proc = start_crawl(site_server.url, db, *VERY_SLOW)  # ~25 s of fetching at one page per 0.3 s
     try:
         wait_for_articles(db, 1)
         sqlite_utils_bin = str(Path(sys.executable).parent / "sqlite-utils")
@@ -109,6 +113,7 @@ def test_readers_are_never_blocked_and_second_crawl_is_refused(site_server, tmp_
             counts.append(int(out.stdout.split(":")[1].strip(" }]\n")))
             time.sleep(0.2)
         assert counts[-1] >= counts[0] >= 1
+        assert proc.poll() is None, "the first crawl ended too early for this test"
         second = run_cli("crawl", site_server.url + "/", "--db", str(db), *FAST, timeout=60)
         assert second.returncode == 4
         assert "another crawl is running on this archive" in second.stderr

@@ -189,6 +189,10 @@ def test_lying_or_meta_only_charset_decoded_right(kind, pages, articles):
     assert articles[path]["title"] == h.title_of(path)
 
 
+def test_lying_charset_header_logged(hostile_crawl):
+    assert "charset cp1251 decodes this page badly; using utf-8" in hostile_crawl["log"]
+
+
 def test_unparseable_date_stored_as_null_with_raw(pages, articles):
     path = BY_KIND["bad-date"].path
     assert pages[path]["error"] is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 import threading
 
@@ -25,12 +26,14 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     site = SampleSite(n_articles=args.articles, seed=args.seed, page_kb=args.page_kb)
+    stop = threading.Event()
+    # A handler, not KeyboardInterrupt: the signal may land anywhere, even while the
+    # server is still starting, and must always end in a clean shutdown.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
     with serve(site, host=args.host, port=args.port, verbose=args.verbose, gzip=not args.no_gzip) as server:
         print(f"{server.url}/  ({args.articles} articles, seed {args.seed}; Ctrl-C stops)", flush=True)
-        try:
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            pass
+        stop.wait()
     return 0
 
 

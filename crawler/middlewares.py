@@ -143,7 +143,7 @@ class PoliteRetryMiddleware(RetryMiddleware):
         if not chosen:
             return
         if "DOWNLOAD_DELAY" in chosen:
-            # A delay the profile asks for is a floor for that site; AutoThrottle would lower it.
+            # The profile's delay is fixed for that site: AutoThrottle would lower it.
             request.meta.setdefault("autothrottle_dont_adjust_delay", True)
         downloader = self.crawler.engine.downloader
         if slot in downloader.slots or slot in downloader.per_slot_settings:

@@ -382,3 +382,22 @@ def test_progress_bar_only_on_a_terminal(farc, tmp_path):
     in_a_log = _export_stderr(farc.path, str(tmp_path / "l.jsonl"), tty=False)
     assert "exporting" not in in_a_log and "\x1b[" not in in_a_log
     assert (tmp_path / "t.jsonl").read_bytes() == (tmp_path / "l.jsonl").read_bytes()
+
+
+# -- a real crawl ---------------------------------------------------------------------------
+
+
+def test_export_of_a_real_crawl_names_its_software(crawled, tmp_path):
+    from archive.manifest import software_versions
+
+    out = tmp_path / "crawl.parquet"
+    result = CliRunner().invoke(cli, ["export", "--db", str(crawled["db"]), "--format", "parquet", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "crawl.parquet.manifest.json").read_text(encoding="utf-8"))
+    with Archive(crawled["db"], create=False) as arc:
+        total = arc.db["articles"].count
+        crawl_ids = [r[0] for r in arc.db.execute("select id from crawls order by id")]
+    assert manifest["rows"] == total > 0 and pl.read_parquet(out).height == total
+    # The crawl recorded the versions it ran with; the manifest attributes the rows to them.
+    assert manifest["software"]["rows"] == [{"versions": software_versions(), "crawls": crawl_ids, "rows": total}]
+    assert manifest["archive"]["last_crawl"]["id"] == crawl_ids[-1]

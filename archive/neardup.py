@@ -159,6 +159,8 @@ class NearDupStore:
             if signature is not None:
                 match.indexed = True
                 self._link(row, signature, bands, threshold, min_matches, set(match.translations), match)
+            elif not self._is_representative(article_id):
+                self._set_link(article_id, None)  # nothing left to match on
             self.db.execute(
                 "INSERT OR REPLACE INTO neardup_signatures (article_id, content_hash, shingles, minhash) "
                 "VALUES (?, ?, ?, ?)",

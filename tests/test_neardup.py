@@ -393,3 +393,14 @@ def test_crawl_links_syndicated_copies_across_sites_and_runs(tmp_path):
             if t["translation_of"] and t["expected"] == "stored":
                 kk, ru = id_of(base, t["path"]), id_of(base, t["translation_of"])
                 assert {(kk, ru), (ru, kk)} <= translations
+
+
+def test_member_edited_into_an_exact_copy_loses_its_near_link(arc):
+    indexer = NearDupIndexer(arc)
+    original, _ = store(arc, indexer, article("https://a.kz/n/1/", STORY))
+    other, _ = store(arc, indexer, article("https://a.kz/n/2/", OTHER))
+    copy, _ = store(arc, indexer, article("https://b.kz/n/1/", COPY))
+    assert link_of(arc, copy.id) == original.id
+    result, m = store(arc, indexer, article("https://b.kz/n/1/", OTHER))
+    assert result.duplicate_of == other.id and not m.indexed
+    assert link_of(arc, copy.id) is None

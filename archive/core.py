@@ -428,7 +428,10 @@ class Archive:
             elif _same_content(old, new):
                 # Same story; metadata may still have improved (a date rule fixed and
                 # re-extracted, tags added): keep the latest, without a new version.
-                metadata = {f: new[f] for f in _METADATA_FIELDS if new[f] != old[f]}
+                # A value that went missing (a date that no longer parses) never
+                # overwrites one we have.
+                metadata = {f: new[f] for f in _METADATA_FIELDS
+                            if new[f] is not None and new[f] != old[f]}
                 self.db.execute(
                     "UPDATE articles SET last_seen_at = max(last_seen_at, ?), "
                     "page_id = coalesce(?, page_id) WHERE id = ?",

@@ -22,6 +22,7 @@ from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 from scrapy import Request
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.spiders import SitemapSpider
 
@@ -136,8 +137,8 @@ class NewsSpider(SitemapSpider):
             self._current_site = None
         if response.url.endswith("/robots.txt") and not requests:
             # No Sitemap: line; most sites still serve the conventional location.
-            profile = self.profiles[site]
-            requests = [Request(urljoin(profile.root, "/sitemap.xml"), callback=self._parse_sitemap)]
+            yield self._guessed_sitemap(site)
+            return
         for request in requests:
             if request.callback == self._parse_sitemap:
                 self.crawler.stats.inc_value("discovery/sitemaps")
@@ -296,22 +297,34 @@ class NewsSpider(SitemapSpider):
 
     def article_error(self, failure):
         request = failure.request
+        if failure.check(IgnoreRequest) and "robots" in (failure.getErrorMessage() or "").lower():
+            # robots.txt says no: the site's wish, not a failure of this crawl
+            self.crawler.stats.inc_value("discovery/robots_disallowed")
+            logger.info("robots.txt forbids %s", request.url)
+            return
         message = describe_failure(failure)
         logger.warning("fetch failed for %s: %s", request.url, message)
         yield FetchedPage(url=request.url, site=request.meta.get("site", self._site_of(request.url)),
                           fetched_at=utcnow_iso(), error=f"fetch failed: {message}")
 
+    def _guessed_sitemap(self, site: str) -> Request:
+        return Request(urljoin(self.profiles[site].root, "/sitemap.xml"), callback=self._parse_sitemap,
+                       errback=self.discovery_error,
+                       meta={"site": site, "discovery": "sitemap", "guessed": True})
+
     def discovery_error(self, failure):
         request = failure.request
+        if request.meta.get("guessed"):
+            # only a guess at the conventional location: its absence is no error
+            logger.info("no sitemap at %s: %s", request.url, failure.getErrorMessage())
+            return
         self.crawler.stats.inc_value("discovery/errors")
         logger.warning("%s fetch failed for %s: %s", request.meta.get("discovery", "discovery"),
                        request.url, failure.getErrorMessage())
         site = request.meta.get("site")
         if request.url.endswith("/robots.txt") and site in self.profiles:
             # No robots.txt: try the conventional sitemap location instead.
-            yield Request(urljoin(self.profiles[site].root, "/sitemap.xml"),
-                          callback=self._parse_sitemap, errback=self.discovery_error,
-                          meta={"site": site, "discovery": "sitemap"})
+            yield self._guessed_sitemap(site)
 
     def _site_of(self, url: str) -> str:
         for name, profile in self.profiles.items():

@@ -190,6 +190,16 @@ def test_unchanged_updates_only_last_seen_and_page(arc):
     assert arc.get_article("https://example.kz/n/forum/")["page_id"] == second_page
 
 
+def test_missing_metadata_never_erases_what_is_stored(arc):
+    url = "https://example.kz/n/forum/"
+    arc.store_article(make_article(), page_id=None, crawl_id=None, seen_at="2025-09-12T09:05:00Z")
+    again = arc.store_article(make_article(published_at=None, author=None), page_id=None, crawl_id=None,
+                              seen_at="2025-09-13T09:05:00Z")
+    assert again.status == "unchanged"
+    stored = arc.get_article(url)
+    assert stored["published_at"] == "2025-09-12T14:05:00+05:00" and stored["author"]
+
+
 def test_every_earlier_state_is_kept_as_a_version(arc):
     url = "https://example.kz/n/forum/"
     arc.store_article(make_article(), page_id=None, crawl_id=None, seen_at="2025-09-12T09:05:00Z")

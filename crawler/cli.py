@@ -60,13 +60,15 @@ def cli():
 @click.option("--refresh", is_flag=True, help="Re-fetch known articles too (conditionally: 304s are counted).")
 @click.option("--recheck-days", type=click.IntRange(min=0), default=0,
               help="Re-fetch known articles published in the last N days (news gets edited).")
+@click.option("--neardup-threshold", type=click.FloatRange(0, 1, min_open=True), default=None,
+              help="Similarity (0-1] at which two texts are near-duplicates (default 0.4).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a Scrapy setting (repeatable).")
 @click.option("--log-level", default="INFO", show_default=True,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
 @click.option("--log-file", type=click.Path(dir_okay=False), help="Write the log to this file.")
 @click.option("-q", "--quiet", is_flag=True, help="Log warnings and errors only; print just the summary line.")
-def crawl(targets, db_path, since, limit, base_url, refresh, recheck_days, overrides, log_level, log_file,
-          quiet):
+def crawl(targets, db_path, since, limit, base_url, refresh, recheck_days, neardup_threshold, overrides,
+          log_level, log_file, quiet):
     """Crawl TARGETS into the archive.
 
     A TARGET is a site profile name (see `crawler profiles`), a profile .toml file, or a
@@ -87,6 +89,8 @@ def crawl(targets, db_path, since, limit, base_url, refresh, recheck_days, overr
         if not sep or not key:
             raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--set")
         settings[key.strip()] = value
+    if neardup_threshold is not None:
+        settings["NEARDUP_THRESHOLD"] = neardup_threshold
     try:
         summary = run_crawl(list(targets), db_path, since=since, limit=limit, base_url=base_url,
                             refresh=refresh, recheck_days=recheck_days, settings=settings,

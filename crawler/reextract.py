@@ -11,6 +11,7 @@ from collections import Counter
 from datetime import datetime, timezone
 
 from crawler.extract import ExtractionError
+from crawler.neardup import DEFAULT_THRESHOLD, NearDupIndexer
 from crawler.items import FetchedPage
 from crawler.pipelines.extraction import build_article, check_fetch
 from crawler.profiles import bundled_profiles, generic_profile
@@ -18,9 +19,15 @@ from crawler.profiles import bundled_profiles, generic_profile
 logger = logging.getLogger(__name__)
 
 
-def reextract_archive(archive, *, site: str | None = None) -> dict[str, int]:
-    """Extract every stored page again; return counts by outcome."""
+def reextract_archive(archive, *, site: str | None = None,
+                      neardup_threshold: float | None = DEFAULT_THRESHOLD) -> dict[str, int]:
+    """Extract every stored page again; return counts by outcome.
+
+    Changed texts are re-indexed for near-duplicates at once (threshold None: leave it to
+    the next crawl's catch-up).
+    """
     profiles = bundled_profiles()
+    neardup = NearDupIndexer(archive, neardup_threshold) if neardup_threshold else None
     counts: Counter[str] = Counter()
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     # iter_pages reads in batches and keeps no cursor open, so writing while iterating is fine.
@@ -49,4 +56,6 @@ def reextract_archive(archive, *, site: str | None = None) -> dict[str, int]:
             continue
         result = archive.store_article(article, page_id=row["id"], crawl_id=row.get("crawl_id"), seen_at=now)
         counts[result.status] += 1
+        if neardup and result.status in ("new", "updated", "duplicate"):
+            neardup.index(result.id)
     return dict(counts)

@@ -67,6 +67,10 @@ CRAWL_SINCE = None  # ISO date: skip sitemap/feed entries older than this
 CRAWL_LIMIT = 0  # article pages per site, 0 = no limit
 CRAWL_REFRESH = False  # re-fetch known articles even when nothing says they changed
 CRAWL_RECHECK_DAYS = 0  # re-fetch known articles published in the last N days
+# Near-duplicates (crawler/neardup.py): estimated Jaccard similarity of word 5-gram shingles a
+# pair needs to be linked through articles.near_duplicate_of (measured: bench/README-neardup.md).
+NEARDUP_ENABLED = True
+NEARDUP_THRESHOLD = 0.4
 
 # Extraction runs in worker processes so it neither blocks the reactor nor stays on one core.
 EXTRACTION_WORKERS = None  # None: one per usable core; 0: extract in the crawl process

@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from .server import SiteServer
+
 logger = logging.getLogger(__name__)
 
 MB = 1024 * 1024
@@ -470,15 +472,8 @@ class _Server(ThreadingHTTPServer):
         logger.debug("connection error from %s", client_address, exc_info=True)
 
 
-class HostileServer:
+class HostileServer(SiteServer):
     """A running hostile site; ``url`` is ``http://127.0.0.1:PORT`` (no trailing slash)."""
-
-    def __init__(self, httpd: _Server):
-        self._httpd = httpd
-        self.url: str = httpd.url
-        self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.2},
-                                        name=f"hostile {self.url}", daemon=True)
-        self._thread.start()
 
     @property
     def hostile(self) -> bool:
@@ -501,16 +496,9 @@ class HostileServer:
             self._httpd.hits.clear()
 
     def close(self) -> None:
+        # wake the pages that keep a client waiting, then stop like any sample site
         self._httpd.closing.set()
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=10)
-
-    def __enter__(self) -> "HostileServer":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
+        super().close()
 
 
 def serve_hostile(host: str = "127.0.0.1", port: int = 0, *, hang_seconds: float = 10.0,

@@ -74,13 +74,17 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def file_entry(path: str | os.PathLike, base: str | os.PathLike) -> dict[str, Any]:
-    """A manifest ``files`` entry: the path relative to the manifest's folder, size, sha256."""
+def file_entry(path: str | os.PathLike, base: str | os.PathLike, sha256: str | None = None) -> dict[str, Any]:
+    """A manifest ``files`` entry: the path relative to the manifest's folder, size, sha256.
+
+    ``sha256``: the digest when the caller hashed the bytes as it wrote them (the file
+    is then not read again); otherwise the file is hashed here.
+    """
     path = os.fspath(path)
     return {
         "path": os.path.relpath(path, os.fspath(base)).replace(os.sep, "/"),
         "bytes": os.path.getsize(path),
-        "sha256": sha256_file(path),
+        "sha256": sha256 or sha256_file(path),
     }
 
 

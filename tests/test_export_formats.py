@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import json
@@ -12,10 +13,12 @@ import re
 import subprocess
 import sys
 import time
+from collections import Counter
 from datetime import date, datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
+import orjson
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -405,3 +408,187 @@ def test_export_of_a_real_crawl_names_its_software(crawled, tmp_path):
     # The crawl recorded the versions it ran with; the manifest attributes the rows to them.
     assert manifest["software"]["rows"] == [{"versions": software_versions(), "crawls": text_crawls, "rows": total}]
     assert manifest["archive"]["last_crawl"]["id"] == crawl_ids[-1]
+
+
+# -- the batched encoders write what the row-by-row export wrote ---------------------------
+
+# Values that exercise every escape and fallback: control characters, NUL, line and
+# paragraph separators, quotes, backslashes, astral characters, odd JSON column values,
+# and publication times outside the canonical form.
+HOSTILE = [
+    ("Line\u2028sep\u2029para\r\nnext", "a\x00b\x01c\x1f\x7f\u0085 «q» \"dq\" \\b\\ \ttab\r\nCRLF\n\n\n  \n p2 \u00a0\n\u3000",
+     "2025-09-12T23:30:00+05:00", ["Общество", "a\"b", "\u2028"], [], {"ru": "https://h.kz/0", "kk": None}),
+    ("🙂 эмодзи 𝔘𝔫𝔦", "😀" * 50 + "\n" + "ж" * 3000, "2025-09-12", [1.5, 1e16, 2**70, True, None, {"k": [1, 2]}], None, None),
+    (None, None, None, None, ["x"], {"x-default": "u"}),
+    ("", "", "2025-09-10T10:00:00", [], [""], {}),
+    ("micro", "t", "2025-09-10T10:00:00.123456+05:30", ["a"], ["b"], {"en": "e"}),
+    ("zulu", "t", "2025-09-10T10:00:00Z", "not a list", 7, ["not", "an", "object"]),
+    ("month 13", "t", "2025-13-45T10:00:00+05:00", None, None, None),
+    ("feb 30", "t", "2025-02-30T10:00:00+05:00", None, None, None),
+    ("feb 30 day", "t", "2025-02-30", None, None, None),
+    ("hour 24", "t", "2025-09-12T24:00:00+05:00", None, None, None),
+    ("second 60", "t", "2025-09-12T23:59:60+05:00", None, None, None),
+    ("junk", "t", "yesterday", None, None, None),
+    ("lmt offset", "t", "1900-01-01T00:00:00+05:53:28", None, None, None),
+    ("offset 24h", "t", "2025-09-12T10:00:00+24:00", None, None, None),
+    ("year 1", "t", "0001-01-01T00:00:00+01:00", None, None, None),
+    ("year 0", "t", "0000-12-31T23:00:00-02:00", None, None, None),
+    ("year 9999", "t", "9999-12-31T23:00:00-02:00", None, None, None),
+    ("wide digits", "t", "２０２５-09-12T10:00:00+05:00", None, None, None),
+    ("space", "t", "2025-09-12 10:00:00+05:00", None, None, None),
+    ("leap", "t", "2024-02-29T08:00:00+06:00", None, None, None),
+]
+
+
+@pytest.fixture
+def harc(tmp_path):
+    arc = Archive(tmp_path / "hostile.db")
+    crawl = arc.start_crawl(["h.kz"], {"versions": VERSIONS_1})
+    for i, (title, text, published_at, categories, tags, hreflang) in enumerate(HOSTILE):
+        arc.store_article(
+            {"url": f"https://h.kz/{i}", "site": "h.kz" if i % 3 else None, "language": "ru" if i % 2 else "kk",
+             "title": title, "text": text, "published_at": published_at, "categories": categories, "tags": tags,
+             "hreflang": hreflang, "content_hash": f"h{i % 17}", "author": 12345 if i == 4 else None},
+            page_id=None, crawl_id=crawl if i % 4 else None, seen_at="2025-09-15T06:00:00+06:00")
+    arc.finish_crawl(crawl, {}, "ok")
+    with arc.db.conn:
+        arc.db.execute("UPDATE articles SET near_duplicate_of = 1 WHERE id IN (5, 6)")
+    yield arc
+    arc.close()
+
+
+def _reference_jsonl(rows) -> bytes:
+    return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode("utf-8")
+
+
+def _reference_csv(rows, columns) -> bytes:
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer)
+    writer.writerow(columns)
+    for row in rows:
+        cells = []
+        for column in columns:
+            value = row.get(column)
+            if column in ("categories", "tags", "hreflang") and value is not None:
+                value = json.dumps(value, ensure_ascii=False)
+            cells.append("" if value is None else value)
+        writer.writerow(cells)
+    return buffer.getvalue().encode("utf-8")
+
+
+def _reference_txt(rows) -> bytes:
+    out = []
+    for row in rows:
+        published = row.get("published_at")
+        day = published[:10] if published and re.match(r"\d{4}-\d{2}-\d{2}", published) else "unknown"
+        title = re.sub(r"\s*[\r\n\u2028\u2029]+\s*", " ", row.get("title") or "").strip()
+        out.append((f" date {day} {title}" if title else f" date {day}") + "\n\n")
+        out.extend(line + "\n\n" for line in (row.get("text") or "").splitlines() if line.strip())
+    return "".join(out).encode("utf-8")
+
+
+@pytest.mark.parametrize("filters", [{}, {"dedup": "near"}, {"site": "h.kz", "date_from": "2025-01-01"}])
+def test_batched_text_formats_match_the_row_by_row_export(harc, tmp_path, filters):
+    # A float where an integer belongs (SQLite allows it): the JSON line keeps Python's spelling.
+    harc.db.execute("PRAGMA foreign_keys = OFF")
+    with harc.db.conn:
+        harc.db.execute("UPDATE articles SET page_id = 1e-07 WHERE id = 3")
+    harc.db.execute("PRAGMA foreign_keys = ON")
+    rows = list(iter_articles(harc, **filters))
+    columns = list(harc.db["articles"].columns_dict)
+    expected = {"jsonl": _reference_jsonl(rows), "csv": _reference_csv(rows, columns), "txt": _reference_txt(rows)}
+    for fmt, reference in expected.items():
+        out = tmp_path / f"h.{fmt}"
+        assert export(harc, fmt, out, **filters) == len(rows)
+        assert out.read_bytes() == reference, fmt
+        # An open text stream receives the same characters.
+        stream = io.StringIO(newline="")
+        export_corpus(harc, fmt, stream, **filters)
+        assert stream.getvalue().encode("utf-8") == reference, fmt
+        manifest = json.loads((tmp_path / f"h.{fmt}.manifest.json").read_text(encoding="utf-8"))
+        assert manifest["files"][0]["sha256"] == hashlib.sha256(reference).hexdigest()
+        assert manifest["rows"] == len(rows)
+        assert manifest["rows_by_site"] == dict(sorted(
+            Counter("null" if r["site"] is None else r["site"] for r in rows).items()))
+        dated = sorted(r["published_at"] for r in rows if r["published_at"] is not None)
+        assert manifest["published"] == {"first": dated[0] if dated else None, "last": dated[-1] if dated else None,
+                                         "undated": sum(r["published_at"] is None for r in rows)}
+
+
+def test_orjson_writes_strings_as_the_standard_library_does():
+    # The JSON lines' strings and integers go through orjson: every code point must be
+    # escaped (or not) exactly as json.dumps(..., ensure_ascii=False) does.
+    every = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
+    assert orjson.dumps(every) == json.dumps(every, ensure_ascii=False).encode("utf-8")
+    for number in (0, -1, 2**63 - 1, -(2**63)):
+        assert orjson.dumps(number) == json.dumps(number).encode()
+
+
+def _reference_instant(value):
+    if not value or len(value) <= 10:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+        return moment.astimezone(timezone.utc) if moment.tzinfo else None
+    except (ValueError, OverflowError):
+        return None
+
+
+def _reference_day(value):
+    if value and re.match(r"\d{4}-\d{2}-\d{2}", value):
+        try:
+            return date.fromisoformat(value[:10])
+        except ValueError:
+            return None
+    return None
+
+
+def test_parquet_timestamps_match_python_for_every_form(harc, tmp_path):
+    out = tmp_path / "h.parquet"
+    assert export(harc, "parquet", out) == len(HOSTILE)
+    table = pq.read_table(out)
+    rows = list(iter_articles(harc))
+    assert table.column("id").to_pylist() == [r["id"] for r in rows]
+    assert table.column("published_at_local").to_pylist() == [r["published_at"] for r in rows]
+    assert table.column("published_at").to_pylist() == [_reference_instant(r["published_at"]) for r in rows]
+    assert table.column("published_day").to_pylist() == [_reference_day(r["published_at"]) for r in rows]
+    assert table.column("first_seen_at").to_pylist() == [_reference_instant(r["first_seen_at"]) for r in rows]
+    # The fast path did the canonical ones: make sure the table really has both kinds.
+    instants = table.column("published_at").to_pylist()
+    assert sum(v is not None for v in instants) >= 4 and sum(v is None for v in instants) >= 10
+    assert table.column("categories").to_pylist()[[r["title"] for r in rows].index("zulu")] == ["not a list"]
+    assert table.column("title").to_pylist() == [r["title"] for r in rows]
+    assert table.column("text").to_pylist() == [r["text"] for r in rows]
+
+
+def test_parquet_row_groups_count_characters_not_bytes(farc, tmp_path, monkeypatch):
+    # Cyrillic takes two UTF-8 bytes per character; the budget counts characters.
+    lengths = {}
+    with farc.db.conn:
+        for n, (key, article_id) in enumerate(sorted(farc.ids.items(), key=lambda kv: kv[1])):
+            text = "ж" * (40 + 10 * n)
+            farc.db.execute("UPDATE articles SET text = ?, title = 't' WHERE id = ?", [text, article_id])
+            lengths[article_id] = len(text) + 1
+    order = [r["id"] for r in iter_articles(farc)]
+    budget = 150
+    monkeypatch.setattr(export_module, "PARQUET_BATCH_BYTES", budget)
+    expected, group, size = [], 0, 0
+    for article_id in order:
+        group, size = group + 1, size + lengths[article_id]
+        if group >= export_module.PARQUET_BATCH_ROWS or size >= budget:
+            expected.append(group)
+            group, size = 0, 0
+    if group:
+        expected.append(group)
+    assert len(expected) > 2 and len(expected) < len(order)  # bytes alone would split more often
+    out = tmp_path / "sized.parquet"
+    export(farc, "parquet", out)
+    meta = pq.ParquetFile(out).metadata
+    assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == expected
+
+
+def test_a_failing_output_stops_the_export(farc):
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # nobody reads: every write fails with EPIPE
+    with open(write_end, "wb") as broken, pytest.raises(BrokenPipeError):
+        export_corpus(farc, "jsonl", broken)

@@ -1,0 +1,526 @@
+"""The export's hot path: ordered row batches straight from SQLite, encoded per format.
+
+:mod:`archive.export` decides *what* is exported; this module makes writing it cheap.
+Rows come from the cursor as tuples in batches (never one dict per row), and each format
+encodes a whole batch at once:
+
+- JSON lines: strings and integers through orjson (byte for byte what ``json.dumps(...,
+  ensure_ascii=False)`` writes for them, which tests/test_export_speed.py checks for
+  every code point), the rest (floats, JSON columns) through the standard library, so
+  every line is what the row-by-row ``json.dumps`` of the decoded row gave;
+- CSV: the standard library's writer, a batch per call;
+- txt: :func:`txt_entry`, the one function the single-file and per-article forms share;
+- Parquet: Arrow arrays built column by column from the batch, with the timestamp
+  columns parsed by pyarrow.compute (a Python fallback, the same function as before,
+  handles every value outside the canonical ISO form).
+
+While the rows stream by, :class:`Figures` counts what the manifest reports (rows per
+site, language and crawl, first and last publication time), so an export reads the
+selection once.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import operator
+import queue
+import re
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from datetime import date, datetime, timezone
+from typing import Any
+
+import orjson
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "FETCH_ROWS",
+    "Background",
+    "Figures",
+    "JsonlEncoder",
+    "ParquetBatcher",
+    "UNKNOWN_DATE",
+    "csv_encoder",
+    "day_of",
+    "parquet_schema",
+    "stream",
+    "txt_entry",
+]
+
+# Rows per fetchmany(): big enough that per-batch work (one join, one write) is noise,
+# small enough (about 3 MB of 5 KiB articles) to keep memory flat.
+FETCH_ROWS = 512
+# Stands in for the date in a txt header (and a per-article file name) when
+# published_at is unknown.
+UNKNOWN_DATE = "unknown"
+# Distinct JSON column values remembered between rows (categories and tags repeat a
+# lot); the memo is emptied when full, so memory stays bounded.
+_MEMO_ENTRIES = 4096
+
+_DAY_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_TITLE_BREAKS = re.compile(r"\s*[\r\n\u2028\u2029]+\s*")
+
+# What the manifest needs of each row, appended to every format's columns: site,
+# language, published_at and the crawl whose fetch gave the row its current text
+# (the page's, else the crawl that first stored the article). A subquery, not a join,
+# so the planner keeps streaming in the published_at index's order.
+_META_SQL = ("a.site, a.language, a.published_at, "
+             "coalesce((SELECT p.crawl_id FROM pages p WHERE p.id = a.page_id), a.crawl_id)")
+_META_COLUMNS = 4
+_META_GROUP = operator.itemgetter(-4, -3, -1)
+# operator.call is Python 3.11+.
+_call = getattr(operator, "call", None) or (lambda function, value: function(value))
+
+
+# -- the stream -----------------------------------------------------------------------
+
+
+class Figures:
+    """What the manifest says about the exported rows, counted as they stream."""
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self.undated = 0
+        self.first: str | None = None
+        self.last: str | None = None
+        self._groups: Counter[tuple] = Counter()
+
+    def add(self, rows: list[tuple], dated: bool) -> None:
+        self.rows += len(rows)
+        self._groups.update(map(_META_GROUP, rows))
+        if dated:
+            # Dated rows arrive in published_at order: the first is the minimum.
+            if self.first is None:
+                self.first = rows[0][-2]
+            self.last = rows[-1][-2]
+        else:
+            self.undated += len(rows)
+
+    def as_dict(self) -> dict[str, Any]:
+        sites: Counter[str] = Counter()
+        languages: Counter[str] = Counter()
+        crawls: Counter[int | None] = Counter()
+        for (site, language, crawl), n in self._groups.items():
+            sites["null" if site is None else str(site)] += n
+            languages["null" if language is None else str(language)] += n
+            crawls[crawl] += n
+        return {
+            "rows": self.rows,
+            "rows_by_site": dict(sorted(sites.items())),
+            "rows_by_language": dict(sorted(languages.items())),
+            "published": {"first": self.first, "last": self.last, "undated": self.undated},
+            "per_crawl": dict(crawls),
+        }
+
+
+def stream(conn, where: str, params: Sequence[Any], select: Sequence[str], figures: Figures,
+           fetch_rows: int = FETCH_ROWS) -> Iterator[list[tuple]]:
+    """Batches of rows ``(*select, site, language, published_at, crawl)`` in export order.
+
+    The order is published_at (as text), then id; undated rows last, by id. Two queries
+    instead of ``ORDER BY published_at IS NULL, ...``: "published_at, id" is the
+    published_at index's own order, so dated rows stream from it without a sort.
+    """
+    columns = ", ".join(select)
+    queries = (
+        (f"SELECT {columns}, {_META_SQL} FROM articles a WHERE {where} AND a.published_at IS NOT NULL "
+         "ORDER BY a.published_at, a.id", True),
+        (f"SELECT {columns}, {_META_SQL} FROM articles a WHERE {where} AND a.published_at IS NULL "
+         "ORDER BY a.id", False),
+    )
+    for sql, dated in queries:
+        cursor = conn.execute(sql, params)
+        try:
+            while rows := cursor.fetchmany(fetch_rows):
+                figures.add(rows, dated)
+                yield rows
+        finally:
+            cursor.close()
+
+
+class Background:
+    """Call ``consume(item)`` for each :meth:`put` item in a thread, in order.
+
+    Writing a file, hashing it and Parquet's compression release the GIL, so on two
+    cores they overlap with reading and encoding the next batch. At most ``depth``
+    items wait, so memory stays bounded. A failure in the thread is raised by the next
+    :meth:`put` or by :meth:`close`; leaving the ``with`` block always stops the thread.
+    """
+
+    _DONE = object()
+
+    def __init__(self, consume: Callable[[Any], None], depth: int = 2) -> None:
+        self._consume = consume
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="export-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not self._DONE:
+            if self._error is None:
+                try:
+                    self._consume(item)
+                except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+                    self._error = exc
+            # After a failure items are only drained, so put() never blocks forever.
+
+    def put(self, item: Any) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(item)
+
+    def close(self) -> None:
+        """Wait until every item is consumed; raise the thread's failure, if any."""
+        if self._thread.is_alive():
+            self._queue.put(self._DONE)
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def __enter__(self) -> Background:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+            return
+        self._error = self._error or exc  # stop consuming: the output is discarded
+        if self._thread.is_alive():
+            self._queue.put(self._DONE)
+            self._thread.join()
+
+
+def quote_column(name: str) -> str:
+    return "a.[" + name.replace("]", "]]") + "]"
+
+
+# -- JSON lines -----------------------------------------------------------------------
+
+
+class _JsonColumnMemo(dict):
+    """Stored JSON text -> its bytes in a JSON line: ``json.dumps(json.loads(text))``.
+
+    That round trip is what the export always wrote (the row was decoded, then dumped);
+    most stored values come out unchanged, but not all (other spacing, escapes), so it
+    is done once per distinct value, with the standard library.
+    """
+
+    def __missing__(self, raw: Any) -> bytes:
+        value = b"null" if raw is None else json.dumps(json.loads(raw), ensure_ascii=False).encode("utf-8")
+        if len(self) >= _MEMO_ENTRIES:
+            self.clear()
+        self[raw] = value
+        return value
+
+
+def _json_scalar(value: Any) -> bytes:
+    # orjson writes floats in its own way (1e16, not 1e+16): those, and anything that
+    # is not a plain SQLite value, go through the standard library like before.
+    if type(value) is float:
+        return json.dumps(value).encode("ascii")
+    return orjson.dumps(value)
+
+
+class JsonlEncoder:
+    """Encode row batches as JSON lines, one object per row with ``columns`` as keys."""
+
+    def __init__(self, columns: Sequence[str], types: Sequence[type], json_columns: Sequence[str]) -> None:
+        keys = [json.dumps(name, ensure_ascii=False).encode("utf-8").replace(b"%", b"%%") for name in columns]
+        self._template = b"{" + b", ".join(key + b": %s" for key in keys) + b"}\n"
+        memo = _JsonColumnMemo()
+        # One callable per column, applied with map(): no Python code runs per value
+        # for the string and integer columns that make up nearly all of a row.
+        self._encoders = [
+            memo.__getitem__ if name in json_columns else orjson.dumps if kind is str else _json_scalar
+            for name, kind in zip(columns, types)
+        ]
+
+    def __call__(self, rows: list[tuple]) -> bytes:
+        template, encoders, call = self._template, self._encoders, _call
+        return b"".join([template % tuple(map(call, encoders, row)) for row in rows])
+
+
+# -- CSV ------------------------------------------------------------------------------
+
+
+class _CsvJsonMemo(dict):
+    """Stored JSON text -> the CSV cell the export always wrote: the text re-dumped, or
+    empty for NULL and JSON ``null``."""
+
+    def __missing__(self, raw: Any) -> str | None:
+        value = None if raw is None else json.loads(raw)
+        cell = None if value is None else json.dumps(value, ensure_ascii=False)
+        if len(self) >= _MEMO_ENTRIES:
+            self.clear()
+        self[raw] = cell
+        return cell
+
+
+class _Chunks(list):
+    write = list.append
+
+
+def csv_encoder(columns: Sequence[str], json_columns: Sequence[str]) -> tuple[str, Callable[[list[tuple]], str]]:
+    """The header line and an encoder of row batches, as ``csv.writer`` writes them."""
+    chunks = _Chunks()
+    writer = csv.writer(chunks)
+    writer.writerow(columns)
+    header = "".join(chunks)
+    width = len(columns)
+    positions = [i for i, name in enumerate(columns) if name in json_columns]
+    memo = _CsvJsonMemo()
+
+    def encode(rows: list[tuple]) -> str:
+        chunks.clear()
+        if positions:
+            cells = []
+            for row in rows:
+                row = list(row[:width])
+                for i in positions:
+                    row[i] = memo[row[i]]
+                cells.append(row)
+        else:
+            cells = [row[:width] for row in rows]
+        # None is written as an empty cell, as the export always did.
+        writer.writerows(cells)
+        return "".join(chunks)
+
+    return header, encode
+
+
+# -- txt ------------------------------------------------------------------------------
+
+
+def day_of(published_at: str | None) -> str | None:
+    """The ``YYYY-MM-DD`` that starts ``published_at``, or None."""
+    if published_at and _DAY_RE.match(published_at):
+        return published_at[:10]
+    return None
+
+
+def txt_entry(published_at: str | None, title: str | None, text: str | None) -> str:
+    """One article in the corpus format (see :func:`archive.export.format_txt`)."""
+    day = day_of(published_at) or UNKNOWN_DATE
+    # The header must stay one line; line breaks in a title become spaces.
+    title = _TITLE_BREAKS.sub(" ", title or "").strip()
+    header = f" date {day} {title}" if title else f" date {day}"
+    paragraphs = [line for line in (text or "").splitlines() if line.strip()]
+    if not paragraphs:
+        return header + "\n\n"
+    return header + "\n\n" + "\n\n".join(paragraphs) + "\n\n"
+
+
+def txt_encoder(rows: list[tuple]) -> str:
+    """Rows ``(published_at, title, text, ...)`` in the corpus format, one after another."""
+    return "".join([txt_entry(row[0], row[1], row[2]) for row in rows])
+
+
+# -- Parquet --------------------------------------------------------------------------
+
+_INT_COLUMNS = ("id", "duplicate_of", "near_duplicate_of", "page_id", "crawl_id")
+_UTC_COLUMNS = ("first_seen_at", "last_seen_at", "updated_at")
+_LIST_COLUMNS = ("categories", "tags")
+
+
+def parquet_schema(columns: dict[str, type]):
+    """The Arrow schema of a Parquet export of ``articles`` with ``columns`` (name -> type).
+
+    ``published_at`` becomes three columns, because one Arrow timestamp column has one
+    zone while publishers write different offsets and sometimes only a day:
+
+    - ``published_at``: timestamp[us, UTC], the instant; NULL when only the day (or a
+      time without an offset) is known;
+    - ``published_at_local``: the archive's text as it is (``2025-09-12T14:05:00+05:00``
+      or ``2025-09-12``), offset and precision kept;
+    - ``published_day``: date32, the publisher's local day, set for both forms.
+
+    Crawl times are timestamp[us, UTC]; categories and tags list<string>; hreflang
+    list<struct<lang, url>> (a map is not read the same way by every library).
+    """
+    import pyarrow as pa
+
+    utc = pa.timestamp("us", tz="UTC")
+    fields = []
+    for name, kind in columns.items():
+        if name == "published_at":
+            fields += [pa.field("published_at", utc), pa.field("published_at_local", pa.string()),
+                       pa.field("published_day", pa.date32())]
+        elif name in _INT_COLUMNS:
+            fields.append(pa.field(name, pa.int64(), nullable=name != "id"))
+        elif name in _UTC_COLUMNS:
+            fields.append(pa.field(name, utc))
+        elif name in _LIST_COLUMNS:
+            fields.append(pa.field(name, pa.list_(pa.string())))
+        elif name == "hreflang":
+            fields.append(pa.field(name, pa.list_(pa.struct([("lang", pa.string()), ("url", pa.string())]))))
+        elif kind is int:
+            fields.append(pa.field(name, pa.int64()))
+        elif kind is float:
+            fields.append(pa.field(name, pa.float64()))
+        elif kind is bytes:
+            fields.append(pa.field(name, pa.binary()))
+        else:
+            fields.append(pa.field(name, pa.string()))
+    return pa.schema(fields)
+
+
+def instant(value: str | None) -> datetime | None:
+    """An aware UTC datetime for a timestamp with an offset; None for a day, a naive time,
+    an unparseable value or an instant outside the years 1-9999."""
+    if not value or len(value) <= 10:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    try:
+        return moment.astimezone(timezone.utc)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is in year 0 in UTC
+        return None
+
+
+def local_day(value: str | None) -> date | None:
+    day = day_of(value)
+    if day is None:
+        return None
+    try:
+        return date.fromisoformat(day)
+    except ValueError:
+        return None
+
+
+def hreflang_entries(value: Any) -> list[dict] | None:
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        return [{"lang": str(k), "url": None if v is None else str(v)} for k, v in value.items()]
+    logger.warning("hreflang is not an object: %r", value)
+    return None
+
+
+def str_list(value: Any) -> list[str] | None:
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    return [str(value)]
+
+
+class _ParsedMemo(dict):
+    """Stored JSON text -> the Python value a Parquet list column is built from."""
+
+    def __init__(self, convert: Callable[[Any], Any]) -> None:
+        super().__init__()
+        self._convert = convert
+
+    def __missing__(self, raw: Any) -> Any:
+        value = self._convert(None if raw is None else json.loads(raw))
+        if len(self) >= _MEMO_ENTRIES:
+            self.clear()
+        self[raw] = value
+        return value
+
+
+# YYYY-MM-DDTHH:MM:SS+HH:MM in years 1-9999 with an offset Python accepts (under 24 h,
+# minutes < 60): the form the crawler writes. Everything else goes through instant()
+# one by one.
+_CANONICAL_INSTANT = r"^(?:[1-9]\d{3}|0[1-9]\d\d|00[1-9]\d|000[1-9])-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-](?:[01]\d|2[0-3]):[0-5]\d$"
+_CANONICAL_DAY = r"^(?:[1-9]\d{3}|0[1-9]\d\d|00[1-9]\d|000[1-9])-\d{2}-\d{2}"
+_MIN_US = -62135596800 * 10**6  # 0001-01-01T00:00:00Z
+_MAX_US = 253402300799999999  # 9999-12-31T23:59:59.999999Z
+
+
+class ParquetBatcher:
+    """Build Arrow record batches of ``schema`` from row batches.
+
+    The rows hold the ``articles`` columns in ``columns`` order, text columns as UTF-8
+    bytes (Arrow takes them without a decode), followed by the stream's meta columns.
+    """
+
+    def __init__(self, schema, columns: Sequence[str]) -> None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        self._pa, self._pc = pa, pc
+        self.schema = schema
+        self._index = {name: i for i, name in enumerate(columns)}
+        self._lists = _ParsedMemo(str_list)
+        self._hreflang = _ParsedMemo(hreflang_entries)
+
+    def __call__(self, rows: list[tuple]):
+        pa = self._pa
+        by_column = list(zip(*rows)) if rows else [()] * (len(self._index) + _META_COLUMNS)
+        arrays = []
+        local = None
+        for f in self.schema:
+            name = f.name
+            if name in ("published_at", "published_at_local", "published_day"):
+                if local is None:
+                    local = pa.array(by_column[self._index["published_at"]], type=pa.string())
+                if name == "published_at":
+                    arrays.append(self._instants(local, f.type))
+                elif name == "published_day":
+                    arrays.append(self._days(local))
+                else:
+                    arrays.append(local)
+                continue
+            values = by_column[self._index[name]]
+            if name in _UTC_COLUMNS:
+                arrays.append(self._instants(pa.array(values, type=pa.string()), f.type))
+            elif name in _LIST_COLUMNS:
+                arrays.append(pa.array(list(map(self._lists.__getitem__, values)), type=f.type))
+            elif name == "hreflang":
+                arrays.append(pa.array(list(map(self._hreflang.__getitem__, values)), type=f.type))
+            else:
+                arrays.append(pa.array(values, type=f.type))
+        return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
+
+    def _instants(self, strings, kind):
+        """timestamp[us, UTC] of each string, as :func:`instant` gives it."""
+        pa, pc = self._pa, self._pc
+        parsed = pc.strptime(strings, format="%Y-%m-%dT%H:%M:%S%z", unit="us", error_is_null=True)
+        # strptime rolls impossible dates over (02-30 -> 03-02): a parse counts only when
+        # the local part prints back as it was written, and the instant is in range.
+        local = pc.strptime(pc.utf8_slice_codeunits(strings, 0, 19), format="%Y-%m-%dT%H:%M:%S",
+                            unit="s", error_is_null=True)
+        micros = parsed.cast(pa.int64())
+        good = pc.and_kleene(
+            pc.and_kleene(pc.match_substring_regex(strings, _CANONICAL_INSTANT),
+                          pc.equal(pc.strftime(local, format="%Y-%m-%dT%H:%M:%S"),
+                                   pc.utf8_slice_codeunits(strings, 0, 19))),
+            pc.and_kleene(pc.greater_equal(micros, _MIN_US), pc.less_equal(micros, _MAX_US)))
+        good = pc.fill_null(good, False)
+        result = pc.if_else(good, parsed, pa.scalar(None, type=parsed.type)).cast(kind)
+        return self._patch(result, strings, good, instant, kind)
+
+    def _days(self, strings):
+        pa, pc = self._pa, self._pc
+        prefix = pc.utf8_slice_codeunits(strings, 0, 10)
+        parsed = pc.strptime(prefix, format="%Y-%m-%d", unit="s", error_is_null=True)
+        good = pc.and_kleene(pc.match_substring_regex(strings, _CANONICAL_DAY),
+                             pc.equal(pc.strftime(parsed, format="%Y-%m-%d"), prefix))
+        good = pc.fill_null(good, False)
+        days = pc.if_else(good, parsed, pa.scalar(None, type=parsed.type)).cast(pa.date32())
+        return self._patch(days, strings, good, local_day, pa.date32())
+
+    def _patch(self, result, strings, good, convert, kind):
+        """Replace the values the fast path did not vouch for by ``convert`` of the text."""
+        pa, pc = self._pa, self._pc
+        # Values that are set, not vouched for and not a bare day for an instant: rare.
+        todo = pc.and_(pc.invert(good), pc.is_valid(strings))
+        if kind != pa.date32():
+            todo = pc.and_(todo, pc.greater(pc.utf8_length(strings), 10))
+        todo = pc.fill_null(todo, False)
+        indices = pc.indices_nonzero(todo).to_pylist()
+        if not indices:
+            return result
+        values = strings.to_pylist()
+        fixed = pa.array([convert(values[i]) for i in indices], type=kind)
+        return pc.replace_with_mask(result, todo, fixed)

@@ -165,6 +165,12 @@ class _Slot:
         raise value
 
     def _loop(self) -> None:
+        try:
+            # Started here, not in start(): the fork server's imports take a second or
+            # two, which the crawl spends on discovery instead of waiting.
+            self.spawn()
+        except Exception:  # noqa: BLE001 - run() tries again when a task comes
+            logger.exception("could not start %s", self.thread.name)
         jobs = self.pool.jobs
         while True:
             job = jobs.get()
@@ -230,9 +236,8 @@ class WorkerPool:
         self._listener.start()
         self._slots = [_Slot(self, i) for i in range(self.size)]
         for slot in self._slots:
-            slot.spawn()
             slot.thread.start()
-        logger.debug("%d %s processes started (%s)", self.size, self.name, self.ctx.get_start_method())
+        logger.debug("%d %s processes starting (%s)", self.size, self.name, self.ctx.get_start_method())
         return self
 
     def submit(self, fn: Callable, *args) -> Future:

@@ -31,9 +31,18 @@ def worker_pid(_: int) -> int:
     return os.getpid()
 
 
+def started(pool: WorkerPool) -> WorkerPool:
+    """Wait until every worker process runs (they start in the background)."""
+    deadline = time.monotonic() + 30
+    while len(pool.pids()) < pool.size:
+        assert time.monotonic() < deadline, "workers did not start"
+        time.sleep(0.02)
+    return pool
+
+
 @pytest.fixture
 def pool():
-    p = WorkerPool(2, timeout=3, name="test").start()
+    p = started(WorkerPool(2, timeout=3, name="test").start())
     yield p
     p.close()
 
@@ -88,7 +97,7 @@ def test_worker_logs_reach_the_parents_logging(pool, caplog):
 
 
 def test_close_stops_every_worker():
-    pool = WorkerPool(2, name="test").start()
+    pool = started(WorkerPool(2, name="test").start())
     procs = [s.proc for s in pool._slots]
     assert all(p.is_alive() for p in procs)
     pool.close()

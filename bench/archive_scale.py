@@ -1,0 +1,273 @@
+"""The archive at scale: build a big synthetic archive, then time searches and exports.
+
+    .venv/bin/python -m bench.archive_scale build --articles 1000000 [--db bench/out/big.db]
+    .venv/bin/python -m bench.archive_scale fts     [--db ...]
+    .venv/bin/python -m bench.archive_scale export  [--db ...]
+    .venv/bin/python -m bench.archive_scale sizes   [--articles 5000]
+
+``build`` writes articles through the project's own write path, ``Archive.store_fetch``
+(a page row and its article, FTS triggers included), with text from the sample site's
+generator (Russian and Kazakh templates, 3-8 paragraphs).  It can be stopped and resumed
+(it continues from the articles already there) and prints its rate and memory as it goes.
+Pages are stored without their raw body, like ``ARCHIVE_STORE_BODIES = False``; ``sizes``
+measures what raw bodies add per article on a smaller archive of rendered 140 KB pages.
+``--batch`` pages share one transaction (store_fetch nests as a savepoint); the crawl
+itself commits every page.
+
+``fts`` runs common Russian words, prefixes and phrases against ``articles_fts`` (top 20
+by rank, and a full count) and prints p50/p95 latency; ``export`` runs ``crawler export``
+to jsonl and parquet in a child process and prints articles/s and peak memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import sqlite3
+import statistics
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from bench.common import PYTHON, ROOT, become_subreaper, measure, save_json
+
+DEFAULT_DB = ROOT / "bench" / "out" / "big.db"
+SITES = ("steppravda.kz", "kazpravda.kz", "tengrinews.kz", "inform.kz", "nur.kz")
+START = datetime(2019, 1, 1, tzinfo=timezone.utc)
+SPAN_MIN = 8 * 365 * 24 * 60
+
+# What researchers type: bare words (one form), stems with *, phrases, combinations.
+QUERIES = (
+    "форум",
+    "форум*",
+    "област*",
+    "Астана",
+    "Павлодар*",
+    '"Мангистауской области"',
+    "министр* ремонт*",
+    "отопительн* сезон*",
+    "школ* NOT учител*",
+    '"круглом столе"',
+    "молодеж* OR молодёж*",
+    "облысы",
+)
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def article_for(i: int) -> tuple[dict, dict]:
+    """Page and article dicts for synthetic article number i (deterministic)."""
+    from samplesite import textgen
+
+    rng = random.Random(i)
+    when = START + timedelta(minutes=rng.randrange(SPAN_MIN))
+    story = textgen.make_story(rng, when.year)
+    kazakh = rng.random() < 0.1
+    n_paras = rng.randint(3, 8)
+    if kazakh:
+        title = textgen.kk_title(story, rng)
+        paras = textgen.kk_paragraphs(story, i, n_paras, False)
+    else:
+        title = textgen.ru_title(story, rng)
+        paras = textgen.ru_paragraphs(story, i, n_paras, False)
+    site = SITES[i % len(SITES)]
+    url = f"https://{site}/{'kz/' if kazakh else ''}n/{i}-{textgen.slugify(title, 60)}/"
+    offset = "+06:00" if when < datetime(2024, 3, 1, tzinfo=timezone.utc) else "+05:00"
+    local = when + timedelta(hours=int(offset[1:3]))
+    fetched = (when + timedelta(hours=1)).isoformat(timespec="seconds")
+    text = "\n\n".join(paras)
+    import hashlib
+
+    article = {
+        "url": url, "site": site, "title": title, "text": text, "author": None,
+        "published_at": local.strftime("%Y-%m-%dT%H:%M:00") + offset,
+        "published_raw": local.strftime("%d.%m.%Y %H:%M"), "date_source": "json-ld",
+        "language": "kk" if kazakh else "ru", "description": paras[0][:200],
+        "categories": [], "tags": [], "image": None, "hreflang": {},
+        "content_hash": hashlib.sha1(text.encode()).hexdigest(),
+    }
+    page = {"site": site, "url": url, "final_url": url, "status": 200,
+            "content_type": "text/html; charset=utf-8", "headers": {"content-type": "text/html; charset=utf-8"},
+            "encoding": "utf-8", "fetched_at": fetched, "body": None, "error": None}
+    return page, article
+
+
+def build(db: Path, n: int, batch: int, report_every: int) -> dict:
+    from archive import Archive
+
+    db.parent.mkdir(parents=True, exist_ok=True)
+    arc = Archive(db)
+    have = arc.db.execute("SELECT count(*) FROM articles").fetchone()[0]
+    crawl = arc.start_crawl(["bench/archive_scale"])
+    print(f"{db}: {have} articles; building to {n}, {batch} per transaction", flush=True)
+    start = time.perf_counter()
+    cpu0 = time.process_time()
+    last_t, last_i = start, have
+    rates = []
+    i = have
+    while i < n:
+        arc.db.execute("BEGIN IMMEDIATE")
+        for j in range(i, min(i + batch, n)):
+            page, article = article_for(j)
+            arc.store_fetch(page, article, crawl_id=crawl, seen_at=page["fetched_at"])
+        arc.db.execute("COMMIT")
+        i = min(i + batch, n)
+        if i % report_every == 0 or i == n:
+            now = time.perf_counter()
+            rate = (i - last_i) / (now - last_t)
+            rates.append({"articles": i, "rate": rate, "rss_mb": rss_mb(), "db_mb": os.path.getsize(db) / 2**20})
+            print(f"  {i:>9} articles  {rate:7.0f}/s  rss {rss_mb():6.0f} MB  file {os.path.getsize(db) / 2**20:8.0f} MB",
+                  flush=True)
+            last_t, last_i = now, i
+    arc.finish_crawl(crawl, {}, "ok")
+    arc.close()
+    wall = time.perf_counter() - start
+    return {"built": n - have, "wall": wall, "cpu": time.process_time() - cpu0,
+            "rate": (n - have) / wall if wall else 0, "progress": rates,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def generation_rate(k: int = 2000) -> float:
+    start = time.process_time()
+    for i in range(k):
+        article_for(10**9 + i)
+    return k / (time.process_time() - start)
+
+
+def fts(db: Path, repeats: int) -> dict:
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    n = con.execute("SELECT count(*) FROM articles").fetchone()[0]
+    shapes = {
+        "top 20 by rank": ("SELECT a.id, a.title FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid "
+                           "WHERE articles_fts MATCH ? ORDER BY rank LIMIT 20"),
+        "count all matches": "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH ?",
+        "first 20, no ranking": ("SELECT a.id, a.title FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid "
+                                 "WHERE articles_fts MATCH ? LIMIT 20"),
+    }
+    out = {"articles": n, "shapes": {}}
+    for shape, sql in shapes.items():
+        lat, per_query = [], {}
+        for q in QUERIES:
+            con.execute(sql, [q]).fetchall()  # warm the page cache once
+            times = []
+            for _ in range(repeats):
+                t = time.perf_counter()
+                rows = con.execute(sql, [q]).fetchall()
+                times.append(time.perf_counter() - t)
+            lat += times
+            per_query[q] = {"median_ms": statistics.median(times) * 1000,
+                            "result": rows[0][0] if shape == "count all matches" else len(rows)}
+        lat.sort()
+        out["shapes"][shape] = {"p50_ms": lat[len(lat) // 2] * 1000,
+                                "p95_ms": lat[min(len(lat) - 1, int(len(lat) * 0.95))] * 1000,
+                                "max_ms": lat[-1] * 1000, "per_query": per_query}
+        print(f"{shape}: p50 {out['shapes'][shape]['p50_ms']:.1f} ms, p95 {out['shapes'][shape]['p95_ms']:.1f} ms "
+              f"({len(QUERIES)} queries x {repeats}, {n} articles)")
+        for q, r in per_query.items():
+            print(f"    {q:<28} {r['median_ms']:9.1f} ms   {r['result']}")
+    con.close()
+    return out
+
+
+def export(db: Path, formats: list[str], work: Path) -> dict:
+    become_subreaper()
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    n = con.execute("SELECT count(*) FROM articles").fetchone()[0]
+    con.close()
+    out = {"articles": n}
+    for fmt in formats:
+        target = work / f"export.{fmt}"
+        target.unlink(missing_ok=True)
+        run, _, err = measure(f"export {fmt}", [PYTHON, "-m", "crawler", "export", "--db", str(db),
+                                                "--format", fmt, "--out", str(target)], cwd=ROOT)
+        if run.returncode != 0:
+            print(f"export {fmt} failed: {err[-1500:]}")
+            out[fmt] = {"error": err[-1500:]}
+            continue
+        size = target.stat().st_size
+        out[fmt] = {"wall": run.wall, "cpu": run.cpu, "articles_per_s": n / run.wall,
+                    "peak_rss_mb": run.max_rss_single / 2**20, "peak_pss_mb": run.peak_pss_sum / 2**20,
+                    "file_mb": size / 2**20}
+        print(f"export {fmt}: {n} articles in {run.wall:.1f} s = {n / run.wall:,.0f} articles/s, "
+              f"cpu {run.cpu:.1f} s, peak RSS {run.max_rss_single / 2**20:.0f} MB, file {size / 2**20:.0f} MB",
+              flush=True)
+        target.unlink(missing_ok=True)
+    return out
+
+
+def sizes(n: int, work: Path) -> dict:
+    """Bytes per article with and without raw HTML, on two archives of the same n articles."""
+    from archive import Archive
+    from samplesite import SampleSite
+
+    site = SampleSite(n_articles=n, page_kb=140)
+    paths = [e.path for e in site.catalog.entries if e.kind == "article" and e.bad is None][:n]
+    out = {}
+    for bodies in (False, True):
+        db = work / f"sizes-{bodies}.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(db) + suffix).unlink(missing_ok=True)
+        arc = Archive(db)
+        crawl = arc.start_crawl(["bench/sizes"])
+        arc.db.execute("BEGIN IMMEDIATE")
+        for i, path in enumerate(paths):
+            page, article = article_for(i)
+            if bodies:
+                page["body"] = site.render(path, "https://steppravda.kz").body
+            arc.store_fetch(page, article, crawl_id=crawl, seen_at=page["fetched_at"])
+        arc.db.execute("COMMIT")
+        arc.close()
+        con = sqlite3.connect(db)
+        con.execute("VACUUM")
+        tables = dict(con.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name").fetchall())
+        con.close()
+        total = os.path.getsize(db)
+        fts_bytes = sum(v for k, v in tables.items() if k.startswith("articles_fts"))
+        out["with raw HTML" if bodies else "without raw HTML"] = {
+            "articles": len(paths), "bytes_per_article": total / len(paths),
+            "fts_bytes_per_article": fts_bytes / len(paths),
+            "pages_table_bytes_per_article": tables.get("pages", 0) / len(paths)}
+        print(f"{'with' if bodies else 'without'} raw HTML: {total / len(paths) / 1024:.1f} KiB per article "
+              f"(FTS {fts_bytes / len(paths) / 1024:.1f} KiB, pages {tables.get('pages', 0) / len(paths) / 1024:.1f} KiB)")
+        db.unlink()
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.archive_scale", description=__doc__.split("\n\n")[0])
+    parser.add_argument("what", choices=("build", "fts", "export", "sizes", "all"))
+    parser.add_argument("--db", type=Path, default=DEFAULT_DB)
+    parser.add_argument("--articles", type=int, default=1_000_000)
+    parser.add_argument("--batch", type=int, default=1000, help="pages per transaction while building")
+    parser.add_argument("--repeats", type=int, default=5, help="runs of each FTS query")
+    parser.add_argument("--formats", default="jsonl,parquet")
+    parser.add_argument("--json", type=Path, help="append results here (default bench/out/archive_scale.json)")
+    args = parser.parse_args(argv)
+    result: dict = {}
+    work = args.db.parent
+    work.mkdir(parents=True, exist_ok=True)
+    if args.what in ("build", "all"):
+        print(f"text generation alone: {generation_rate():.0f} articles/CPU-s")
+        result["build"] = build(args.db, args.articles, args.batch, report_every=max(args.batch, 50_000))
+    if args.what in ("fts", "all"):
+        result["fts"] = fts(args.db, args.repeats)
+    if args.what in ("export", "all"):
+        result["export"] = export(args.db, args.formats.split(","), work)
+    if args.what == "sizes":
+        result["sizes"] = sizes(args.articles, work)
+    path = args.json or ROOT / "bench" / "out" / f"archive_scale-{args.what}.json"
+    save_json(path, result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

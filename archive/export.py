@@ -506,38 +506,26 @@ def _write_parquet(open_stream, sink: IO[bytes], columns: dict[str, type], tick)
     import pyarrow.parquet as pq
 
     schema = parquet_schema(columns)
-    # Text columns come as UTF-8 bytes: Arrow checks and takes them without a decode.
-    select = [f"CAST({quote_column(name)} AS BLOB)" if kind is str else quote_column(name)
-              for name, kind in columns.items()]
     build = ParquetBatcher(schema, list(columns))
     sized = [i for i, name in enumerate(columns) if name in ("title", "text")]
-
-    def chars(row: tuple) -> int:
-        return sum(len((row[i] or b"").decode("utf-8")) for i in sized)
-
     limit_rows, limit_chars = PARQUET_BATCH_ROWS, PARQUET_BATCH_BYTES
     count = 0
     # zstd: text compresses ~3x better than with the default snappy, and every reader
-    # (pandas, polars, datasets, duckdb) supports it.
+    # (pandas, polars, datasets, duckdb) supports it. Compressing and writing a row
+    # group (GIL released) overlaps with building the next one.
     with pq.ParquetWriter(sink, schema, compression="zstd") as parquet, Background(parquet.write_batch) as writer:
         batch: list[tuple] = []
-        size, exact = 0, False
-        for rows in open_stream(select):
+        size = 0
+        for rows in open_stream(_text_columns(columns)):
             for row in rows:
                 # A row group closes after PARQUET_BATCH_ROWS rows or once its titles
-                # and texts pass PARQUET_BATCH_BYTES characters. UTF-8 bytes never
-                # undercount characters, so characters are counted only from the
-                # point where the bytes reach the budget.
+                # and texts pass PARQUET_BATCH_BYTES characters.
                 batch.append(row)
-                if exact:
-                    size += chars(row)
-                else:
-                    size += sum(len(row[i] or b"") for i in sized)
-                    if size >= limit_chars:
-                        size, exact = sum(map(chars, batch)), True
+                for i in sized:
+                    size += len(row[i] or "")
                 if len(batch) >= limit_rows or size >= limit_chars:
                     writer.put(build(batch))
-                    batch, size, exact = [], 0, False
+                    batch, size = [], 0
             count += len(rows)
             tick(len(rows))
         if batch or count == 0:

@@ -5,18 +5,18 @@ Rows come from the cursor as tuples in batches (never one dict per row), and eac
 encodes a whole batch at once:
 
 - JSON lines: strings and integers through orjson (byte for byte what ``json.dumps(...,
-  ensure_ascii=False)`` writes for them, which tests/test_export_speed.py checks for
-  every code point), the rest (floats, JSON columns) through the standard library, so
-  every line is what the row-by-row ``json.dumps`` of the decoded row gave;
-- CSV: the standard library's writer, a batch per call;
+  ensure_ascii=False)`` writes for them, which the tests check for every code point),
+  floats and the JSON columns through the standard library (each distinct JSON value
+  once), so every line is what the row-by-row ``json.dumps`` of the decoded row gave;
+- CSV: cells quoted by str methods under the csv writer's own rule (its C loop over
+  every character was the slowest part of the export);
 - txt: :func:`txt_entry`, the one function the single-file and per-article forms share;
-- Parquet: Arrow arrays built column by column from the batch, with the timestamp
-  columns parsed by pyarrow.compute (a Python fallback, the same function as before,
-  handles every value outside the canonical ISO form).
+- Parquet: Arrow arrays built column by column from the transposed batch.
 
 While the rows stream by, :class:`Figures` counts what the manifest reports (rows per
 site, language and crawl, first and last publication time), so an export reads the
-selection once.
+selection once. :class:`Background` moves writing, hashing and Parquet compression to a
+thread. Measured figures: bench/README-export.md.
 """
 
 from __future__ import annotations
@@ -62,6 +62,8 @@ UNKNOWN_DATE = "unknown"
 _MEMO_ENTRIES = 4096
 
 _DAY_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# What json.dumps(value, ensure_ascii=False) uses, made once instead of per call.
+_JSON_ENCODER = json.JSONEncoder(ensure_ascii=False)
 _TITLE_BREAKS = re.compile(r"\s*[\r\n\u2028\u2029]+\s*")
 
 # What the manifest needs of each row, appended to every format's columns: site,
@@ -211,7 +213,7 @@ class _JsonColumnMemo(dict):
     """
 
     def __missing__(self, raw: Any) -> bytes:
-        value = b"null" if raw is None else json.dumps(json.loads(raw), ensure_ascii=False).encode("utf-8")
+        value = b"null" if raw is None else _JSON_ENCODER.encode(json.loads(raw)).encode("utf-8")
         if len(self) >= _MEMO_ENTRIES:
             self.clear()
         self[raw] = value
@@ -252,9 +254,9 @@ class _CsvJsonMemo(dict):
     """Stored JSON text -> the CSV cell the export always wrote: the text re-dumped, or
     empty for NULL and JSON ``null``."""
 
-    def __missing__(self, raw: Any) -> str | None:
+    def __missing__(self, raw: Any) -> str:
         value = None if raw is None else json.loads(raw)
-        cell = None if value is None else json.dumps(value, ensure_ascii=False)
+        cell = "" if value is None else _csv_cell(_JSON_ENCODER.encode(value))
         if len(self) >= _MEMO_ENTRIES:
             self.clear()
         self[raw] = cell
@@ -265,30 +267,38 @@ class _Chunks(list):
     write = list.append
 
 
+def _csv_cell(value: Any) -> str:
+    """One cell as ``csv.writer`` (excel dialect, QUOTE_MINIMAL) writes it.
+
+    The C writer walks every character of every cell; these str methods scan a 5 KiB
+    text several times faster. The rule is the writer's: quote a cell that holds the
+    delimiter, the quote character or a line-terminator character, doubling quotes;
+    None is an empty cell, other types are written as str().
+    """
+    if value is None:
+        return ""
+    if type(value) is not str:
+        value = str(value)
+    if '"' in value:
+        return '"' + value.replace('"', '""') + '"'
+    if "," in value or "\n" in value or "\r" in value:
+        return '"' + value + '"'
+    return value
+
+
 def csv_encoder(columns: Sequence[str], json_columns: Sequence[str]) -> tuple[str, Callable[[list[tuple]], str]]:
-    """The header line and an encoder of row batches, as ``csv.writer`` writes them."""
+    """The header line (by ``csv.writer`` itself) and an encoder of row batches."""
     chunks = _Chunks()
-    writer = csv.writer(chunks)
-    writer.writerow(columns)
+    csv.writer(chunks).writerow(columns)
     header = "".join(chunks)
-    width = len(columns)
-    positions = [i for i, name in enumerate(columns) if name in json_columns]
+    if len(columns) < 2:
+        # csv.writer writes a lone empty cell as '""'; the articles table is never that narrow.
+        raise ValueError("a CSV export needs at least two columns")
     memo = _CsvJsonMemo()
+    cells = [memo.__getitem__ if name in json_columns else _csv_cell for name in columns]
 
     def encode(rows: list[tuple]) -> str:
-        chunks.clear()
-        if positions:
-            cells = []
-            for row in rows:
-                row = list(row[:width])
-                for i in positions:
-                    row[i] = memo[row[i]]
-                cells.append(row)
-        else:
-            cells = [row[:width] for row in rows]
-        # None is written as an empty cell, as the export always did.
-        writer.writerows(cells)
-        return "".join(chunks)
+        return "".join([",".join(map(_call, cells, row)) + "\r\n" for row in rows])
 
     return header, encode
 
@@ -309,7 +319,8 @@ def txt_entry(published_at: str | None, title: str | None, text: str | None) -> 
     # The header must stay one line; line breaks in a title become spaces.
     title = _TITLE_BREAKS.sub(" ", title or "").strip()
     header = f" date {day} {title}" if title else f" date {day}"
-    paragraphs = [line for line in (text or "").splitlines() if line.strip()]
+    # "line and not line.isspace()" is "line.strip()" without copying the line.
+    paragraphs = [line for line in (text or "").splitlines() if line and not line.isspace()]
     if not paragraphs:
         return header + "\n\n"
     return header + "\n\n" + "\n\n".join(paragraphs) + "\n\n"
@@ -428,99 +439,45 @@ class _ParsedMemo(dict):
         return value
 
 
-# YYYY-MM-DDTHH:MM:SS+HH:MM in years 1-9999 with an offset Python accepts (under 24 h,
-# minutes < 60): the form the crawler writes. Everything else goes through instant()
-# one by one.
-_CANONICAL_INSTANT = r"^(?:[1-9]\d{3}|0[1-9]\d\d|00[1-9]\d|000[1-9])-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-](?:[01]\d|2[0-3]):[0-5]\d$"
-_CANONICAL_DAY = r"^(?:[1-9]\d{3}|0[1-9]\d\d|00[1-9]\d|000[1-9])-\d{2}-\d{2}"
-_MIN_US = -62135596800 * 10**6  # 0001-01-01T00:00:00Z
-_MAX_US = 253402300799999999  # 9999-12-31T23:59:59.999999Z
-
-
 class ParquetBatcher:
     """Build Arrow record batches of ``schema`` from row batches.
 
-    The rows hold the ``articles`` columns in ``columns`` order, text columns as UTF-8
-    bytes (Arrow takes them without a decode), followed by the stream's meta columns.
+    The rows hold the ``articles`` columns in ``columns`` order, followed by the
+    stream's meta columns. Arrays are built a column at a time from the transposed
+    batch; JSON columns are parsed once per distinct value. The timestamp columns go
+    through :func:`instant` value by value: measured, that is faster than parsing with
+    pyarrow.compute and then checking what its strptime rolls over (02-30 -> 03-02).
     """
 
     def __init__(self, schema, columns: Sequence[str]) -> None:
         import pyarrow as pa
-        import pyarrow.compute as pc
 
-        self._pa, self._pc = pa, pc
+        self._pa = pa
         self.schema = schema
         self._index = {name: i for i, name in enumerate(columns)}
+        self._width = len(columns) + _META_COLUMNS
         self._lists = _ParsedMemo(str_list)
         self._hreflang = _ParsedMemo(hreflang_entries)
 
     def __call__(self, rows: list[tuple]):
         pa = self._pa
-        by_column = list(zip(*rows)) if rows else [()] * (len(self._index) + _META_COLUMNS)
+        by_column = list(zip(*rows)) if rows else [()] * self._width
         arrays = []
-        local = None
         for f in self.schema:
             name = f.name
-            if name in ("published_at", "published_at_local", "published_day"):
-                if local is None:
-                    local = pa.array(by_column[self._index["published_at"]], type=pa.string())
-                if name == "published_at":
-                    arrays.append(self._instants(local, f.type))
-                elif name == "published_day":
-                    arrays.append(self._days(local))
-                else:
-                    arrays.append(local)
-                continue
-            values = by_column[self._index[name]]
-            if name in _UTC_COLUMNS:
-                arrays.append(self._instants(pa.array(values, type=pa.string()), f.type))
+            if name == "published_at":
+                values = list(map(instant, by_column[self._index["published_at"]]))
+            elif name == "published_at_local":
+                values = by_column[self._index["published_at"]]
+            elif name == "published_day":
+                values = list(map(local_day, by_column[self._index["published_at"]]))
+            elif name in _UTC_COLUMNS:
+                values = list(map(instant, by_column[self._index[name]]))
             elif name in _LIST_COLUMNS:
-                arrays.append(pa.array(list(map(self._lists.__getitem__, values)), type=f.type))
+                values = list(map(self._lists.__getitem__, by_column[self._index[name]]))
             elif name == "hreflang":
-                arrays.append(pa.array(list(map(self._hreflang.__getitem__, values)), type=f.type))
+                values = list(map(self._hreflang.__getitem__, by_column[self._index[name]]))
             else:
-                arrays.append(pa.array(values, type=f.type))
+                values = by_column[self._index[name]]
+            arrays.append(pa.array(values, type=f.type))
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
-
-    def _instants(self, strings, kind):
-        """timestamp[us, UTC] of each string, as :func:`instant` gives it."""
-        pa, pc = self._pa, self._pc
-        parsed = pc.strptime(strings, format="%Y-%m-%dT%H:%M:%S%z", unit="us", error_is_null=True)
-        # strptime rolls impossible dates over (02-30 -> 03-02): a parse counts only when
-        # the local part prints back as it was written, and the instant is in range.
-        local = pc.strptime(pc.utf8_slice_codeunits(strings, 0, 19), format="%Y-%m-%dT%H:%M:%S",
-                            unit="s", error_is_null=True)
-        micros = parsed.cast(pa.int64())
-        good = pc.and_kleene(
-            pc.and_kleene(pc.match_substring_regex(strings, _CANONICAL_INSTANT),
-                          pc.equal(pc.strftime(local, format="%Y-%m-%dT%H:%M:%S"),
-                                   pc.utf8_slice_codeunits(strings, 0, 19))),
-            pc.and_kleene(pc.greater_equal(micros, _MIN_US), pc.less_equal(micros, _MAX_US)))
-        good = pc.fill_null(good, False)
-        result = pc.if_else(good, parsed, pa.scalar(None, type=parsed.type)).cast(kind)
-        return self._patch(result, strings, good, instant, kind)
-
-    def _days(self, strings):
-        pa, pc = self._pa, self._pc
-        prefix = pc.utf8_slice_codeunits(strings, 0, 10)
-        parsed = pc.strptime(prefix, format="%Y-%m-%d", unit="s", error_is_null=True)
-        good = pc.and_kleene(pc.match_substring_regex(strings, _CANONICAL_DAY),
-                             pc.equal(pc.strftime(parsed, format="%Y-%m-%d"), prefix))
-        good = pc.fill_null(good, False)
-        days = pc.if_else(good, parsed, pa.scalar(None, type=parsed.type)).cast(pa.date32())
-        return self._patch(days, strings, good, local_day, pa.date32())
-
-    def _patch(self, result, strings, good, convert, kind):
-        """Replace the values the fast path did not vouch for by ``convert`` of the text."""
-        pa, pc = self._pa, self._pc
-        # Values that are set, not vouched for and not a bare day for an instant: rare.
-        todo = pc.and_(pc.invert(good), pc.is_valid(strings))
-        if kind != pa.date32():
-            todo = pc.and_(todo, pc.greater(pc.utf8_length(strings), 10))
-        todo = pc.fill_null(todo, False)
-        indices = pc.indices_nonzero(todo).to_pylist()
-        if not indices:
-            return result
-        values = strings.to_pylist()
-        fixed = pa.array([convert(values[i]) for i in indices], type=kind)
-        return pc.replace_with_mask(result, todo, fixed)

@@ -416,12 +416,12 @@ def test_export_of_a_real_crawl_names_its_software(crawled, tmp_path):
 # paragraph separators, quotes, backslashes, astral characters, odd JSON column values,
 # and publication times outside the canonical form.
 HOSTILE = [
-    ("Line\u2028sep\u2029para\r\nnext", "a\x00b\x01c\x1f\x7f\u0085 «q» \"dq\" \\b\\ \ttab\r\nCRLF\n\n\n  \n p2 \u00a0\n\u3000",
+    ("Line, \u2028sep\u2029para\r\nnext", "a\x00b\x01c\x1f\x7f\u0085 «q» \"dq\" \\b\\ \ttab\r\nCRLF\n\n\n  \n p2 \u00a0\n\u3000",
      "2025-09-12T23:30:00+05:00", ["Общество", "a\"b", "\u2028"], [], {"ru": "https://h.kz/0", "kk": None}),
     ("🙂 эмодзи 𝔘𝔫𝔦", "😀" * 50 + "\n" + "ж" * 3000, "2025-09-12", [1.5, 1e16, 2**70, True, None, {"k": [1, 2]}], None, None),
     (None, None, None, None, ["x"], {"x-default": "u"}),
     ("", "", "2025-09-10T10:00:00", [], [""], {}),
-    ("micro", "t", "2025-09-10T10:00:00.123456+05:30", ["a"], ["b"], {"en": "e"}),
+    ("micro, comma", "t,\rcr only", "2025-09-10T10:00:00.123456+05:30", ["a"], ["b"], {"en": "e"}),
     ("zulu", "t", "2025-09-10T10:00:00Z", "not a list", 7, ["not", "an", "object"]),
     ("month 13", "t", "2025-13-45T10:00:00+05:00", None, None, None),
     ("feb 30", "t", "2025-02-30T10:00:00+05:00", None, None, None),

@@ -21,7 +21,11 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
-	$(BIN)/python bench/quality.py
+	$(BIN)/python -m bench.crawl_speed --articles 2000 --runs 3
+	$(BIN)/python -m bench.costs bench/out/work/a-2000.db
+	$(BIN)/python -m bench.archive_scale all --articles 100000 --db bench/out/scale-100k.db
+	-$(BIN)/python -m bench.dates_quality
+	-$(BIN)/python -m bench.extraction_quality
 
 clean:
 	rm -rf $(VENV) archive.db archive.db-wal archive.db-shm

@@ -3,11 +3,12 @@
     .venv/bin/python -m bench.archive_scale build --articles 1000000 [--db bench/out/big.db]
     .venv/bin/python -m bench.archive_scale fts     [--db ...]
     .venv/bin/python -m bench.archive_scale export  [--db ...]
-    .venv/bin/python -m bench.archive_scale sizes   [--articles 5000]
+    .venv/bin/python -m bench.archive_scale sizes   [--size-articles 3000]
+    .venv/bin/python -m bench.archive_scale all --articles 100000   # all four
 
 ``build`` writes articles through the project's own write path, ``Archive.store_fetch``
 (a page row and its article, FTS triggers included), with text from the sample site's
-generator (Russian and Kazakh templates, 3-8 paragraphs).  It can be stopped and resumed
+generator (Russian and Kazakh templates, 7-17 paragraphs, about 4.5 KiB).  It can be stopped and resumed
 (it continues from the articles already there) and prints its rate and memory as it goes.
 Pages are stored without their raw body, like ``ARCHIVE_STORE_BODIES = False``; ``sizes``
 measures what raw bodies add per article on a smaller archive of rendered 140 KB pages.
@@ -72,7 +73,7 @@ def article_for(i: int) -> tuple[dict, dict]:
     when = START + timedelta(minutes=rng.randrange(SPAN_MIN))
     story = textgen.make_story(rng, when.year)
     kazakh = rng.random() < 0.1
-    n_paras = rng.randint(3, 8)
+    n_paras = rng.randint(7, 17)  # about 4.5 KiB of UTF-8 text, like a typical news story
     if kazakh:
         title = textgen.kk_title(story, rng)
         paras = textgen.kk_paragraphs(story, i, n_paras, False)
@@ -205,8 +206,12 @@ def export(db: Path, formats: list[str], work: Path) -> dict:
 
 
 def sizes(n: int, work: Path) -> dict:
-    """Bytes per article with and without raw HTML, on two archives of the same n articles."""
+    """Bytes per article with and without raw HTML, on two archives of the same n articles.
+
+    Both get the crawl's near-duplicate index too (crawler.neardup), reported apart.
+    """
     from archive import Archive
+    from crawler.neardup import NearDupIndexer
     from samplesite import SampleSite
 
     site = SampleSite(n_articles=n, page_kb=140)
@@ -219,25 +224,35 @@ def sizes(n: int, work: Path) -> dict:
         arc = Archive(db)
         crawl = arc.start_crawl(["bench/sizes"])
         arc.db.execute("BEGIN IMMEDIATE")
+        ids = []
         for i, path in enumerate(paths):
             page, article = article_for(i)
             if bodies:
                 page["body"] = site.render(path, "https://steppravda.kz").body
-            arc.store_fetch(page, article, crawl_id=crawl, seen_at=page["fetched_at"])
+            ids.append(arc.store_fetch(page, article, crawl_id=crawl, seen_at=page["fetched_at"])[1].id)
         arc.db.execute("COMMIT")
+        indexer = NearDupIndexer(arc)
+        for article_id in ids:
+            indexer.index(article_id)
+        text_bytes = arc.db.execute("SELECT sum(length(CAST(text AS BLOB))) FROM articles").fetchone()[0]
         arc.close()
         con = sqlite3.connect(db)
         con.execute("VACUUM")
         tables = dict(con.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name").fetchall())
         con.close()
         total = os.path.getsize(db)
-        fts_bytes = sum(v for k, v in tables.items() if k.startswith("articles_fts"))
-        out["with raw HTML" if bodies else "without raw HTML"] = {
-            "articles": len(paths), "bytes_per_article": total / len(paths),
-            "fts_bytes_per_article": fts_bytes / len(paths),
-            "pages_table_bytes_per_article": tables.get("pages", 0) / len(paths)}
-        print(f"{'with' if bodies else 'without'} raw HTML: {total / len(paths) / 1024:.1f} KiB per article "
-              f"(FTS {fts_bytes / len(paths) / 1024:.1f} KiB, pages {tables.get('pages', 0) / len(paths) / 1024:.1f} KiB)")
+        k = len(paths)
+        fts_bytes = sum(v for name, v in tables.items() if name.startswith("articles_fts"))
+        nd_bytes = sum(v for name, v in tables.items() if name.startswith("neardup"))
+        row = {"articles": k, "bytes_per_article": total / k, "text_bytes_per_article": text_bytes / k,
+               "articles_table_bytes_per_article": tables.get("articles", 0) / k,
+               "fts_bytes_per_article": fts_bytes / k, "neardup_bytes_per_article": nd_bytes / k,
+               "pages_table_bytes_per_article": tables.get("pages", 0) / k}
+        out["with raw HTML" if bodies else "without raw HTML"] = row
+        print(f"{'with' if bodies else 'without'} raw HTML: {total / k / 1024:.1f} KiB per article in all "
+              f"(text {text_bytes / k / 1024:.1f} KiB; tables: articles {row['articles_table_bytes_per_article'] / 1024:.1f}, "
+              f"FTS {fts_bytes / k / 1024:.1f}, near-dup {nd_bytes / k / 1024:.1f}, "
+              f"pages {row['pages_table_bytes_per_article'] / 1024:.1f} KiB)")
         db.unlink()
     return out
 
@@ -250,6 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=1000, help="pages per transaction while building")
     parser.add_argument("--repeats", type=int, default=5, help="runs of each FTS query")
     parser.add_argument("--formats", default="jsonl,parquet")
+    parser.add_argument("--size-articles", type=int, default=3000, help="articles for `sizes`")
     parser.add_argument("--json", type=Path, help="append results here (default bench/out/archive_scale.json)")
     args = parser.parse_args(argv)
     result: dict = {}
@@ -262,8 +278,8 @@ def main(argv: list[str] | None = None) -> int:
         result["fts"] = fts(args.db, args.repeats)
     if args.what in ("export", "all"):
         result["export"] = export(args.db, args.formats.split(","), work)
-    if args.what == "sizes":
-        result["sizes"] = sizes(args.articles, work)
+    if args.what in ("sizes", "all"):
+        result["sizes"] = sizes(args.size_articles, work)
     path = args.json or ROOT / "bench" / "out" / f"archive_scale-{args.what}.json"
     save_json(path, result)
     return 0

@@ -66,14 +66,13 @@ _DAY_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _JSON_ENCODER = json.JSONEncoder(ensure_ascii=False)
 _TITLE_BREAKS = re.compile(r"\s*[\r\n\u2028\u2029]+\s*")
 
-# What the manifest needs of each row, appended to every format's columns: site,
-# language, published_at and the crawl whose fetch gave the row its current text
-# (the page's, else the crawl that first stored the article). A subquery, not a join,
-# so the planner keeps streaming in the published_at index's order.
-_META_SQL = ("a.site, a.language, a.published_at, "
-             "coalesce((SELECT p.crawl_id FROM pages p WHERE p.id = a.page_id), a.crawl_id)")
-_META_COLUMNS = 4
-_META_GROUP = operator.itemgetter(-4, -3, -1)
+# What the manifest needs of each row: site, language, published_at (taken from the
+# format's own columns when it selects them, else added) and, always added, the crawl
+# whose fetch gave the row its current text (the page's, else the crawl that first
+# stored the article). A subquery, not a join, so the planner keeps streaming in the
+# published_at index's order.
+_META_COLUMNS = ("site", "language", "published_at")
+_CRAWL_SQL = "coalesce((SELECT p.crawl_id FROM pages p WHERE p.id = a.page_id), a.crawl_id)"
 # operator.call is Python 3.11+.
 _call = getattr(operator, "call", None) or (lambda function, value: function(value))
 
@@ -90,15 +89,22 @@ class Figures:
         self.first: str | None = None
         self.last: str | None = None
         self._groups: Counter[tuple] = Counter()
+        self._group = operator.itemgetter(-1, -1, -1)
+        self._published = -1
+
+    def bind(self, site: int, language: int, published_at: int, crawl: int) -> None:
+        """Where the stream's rows hold the values counted here."""
+        self._group = operator.itemgetter(site, language, crawl)
+        self._published = published_at
 
     def add(self, rows: list[tuple], dated: bool) -> None:
         self.rows += len(rows)
-        self._groups.update(map(_META_GROUP, rows))
+        self._groups.update(map(self._group, rows))
         if dated:
             # Dated rows arrive in published_at order: the first is the minimum.
             if self.first is None:
-                self.first = rows[0][-2]
-            self.last = rows[-1][-2]
+                self.first = rows[0][self._published]
+            self.last = rows[-1][self._published]
         else:
             self.undated += len(rows)
 
@@ -121,17 +127,29 @@ class Figures:
 
 def stream(conn, where: str, params: Sequence[Any], select: Sequence[str], figures: Figures,
            fetch_rows: int = FETCH_ROWS) -> Iterator[list[tuple]]:
-    """Batches of rows ``(*select, site, language, published_at, crawl)`` in export order.
+    """Batches of rows ``(*select, <meta>..., crawl)`` in export order.
 
-    The order is published_at (as text), then id; undated rows last, by id. Two queries
-    instead of ``ORDER BY published_at IS NULL, ...``: "published_at, id" is the
-    published_at index's own order, so dated rows stream from it without a sort.
+    ``<meta>`` are site, language and published_at when ``select`` lacks them (as
+    ``a.name`` or ``a.[name]``); ``figures`` counts them. The order is published_at (as
+    text), then id; undated rows last, by id. Two queries instead of ``ORDER BY
+    published_at IS NULL, ...``: "published_at, id" is the published_at index's own
+    order, so dated rows stream from it without a sort.
     """
+    select = list(select)
+    positions = []
+    for name in _META_COLUMNS:
+        found = [i for i, expr in enumerate(select) if expr in (f"a.{name}", quote_column(name))]
+        if not found:
+            found = [len(select)]
+            select.append(f"a.{name}")
+        positions.append(found[0])
+    select.append(_CRAWL_SQL)
+    figures.bind(*positions, len(select) - 1)
     columns = ", ".join(select)
     queries = (
-        (f"SELECT {columns}, {_META_SQL} FROM articles a WHERE {where} AND a.published_at IS NOT NULL "
+        (f"SELECT {columns} FROM articles a WHERE {where} AND a.published_at IS NOT NULL "
          "ORDER BY a.published_at, a.id", True),
-        (f"SELECT {columns}, {_META_SQL} FROM articles a WHERE {where} AND a.published_at IS NULL "
+        (f"SELECT {columns} FROM articles a WHERE {where} AND a.published_at IS NULL "
          "ORDER BY a.id", False),
     )
     for sql, dated in queries:
@@ -455,7 +473,7 @@ class ParquetBatcher:
         self._pa = pa
         self.schema = schema
         self._index = {name: i for i, name in enumerate(columns)}
-        self._width = len(columns) + _META_COLUMNS
+        self._width = len(columns) + len(_META_COLUMNS) + 1
         self._lists = _ParsedMemo(str_list)
         self._hreflang = _ParsedMemo(hreflang_entries)
 

@@ -2,9 +2,10 @@
 
 All exports stream: rows come from SQLite cursors in batches of a few hundred, encoded a
 batch at a time by :mod:`archive.export_rows` (Parquet in row groups of at most
-:data:`PARQUET_BATCH_ROWS` rows), so an archive of any size exports in constant memory. Every export is reproducible: the same filters on the same archive
-give byte-identical files (a stable order, no timestamps inside), and a manifest
-(:mod:`archive.manifest`) beside them says what they hold.
+:data:`PARQUET_BATCH_ROWS` rows), so an archive of any size exports in constant memory.
+Every export is reproducible: the same filters on the same archive give byte-identical
+files (a stable order, no timestamps inside), and a manifest (:mod:`archive.manifest`)
+beside them says what they hold.
 """
 
 from __future__ import annotations
@@ -514,7 +515,8 @@ def _write_parquet(open_stream, sink: IO[bytes], columns: dict[str, type], tick)
     # (pandas, polars, datasets, duckdb) supports it. Compressing and writing a row
     # group (GIL released) overlaps with building the next one; one group waits at
     # most (peak RSS 174-200 MB at 50,000 and 200,000 articles; two waiting: no faster).
-    with pq.ParquetWriter(sink, schema, compression="zstd") as parquet, Background(parquet.write_batch, depth=1) as writer:
+    with (pq.ParquetWriter(sink, schema, compression="zstd") as parquet,
+          Background(parquet.write_batch, depth=1) as writer):
         batch: list[tuple] = []
         size = 0
         for rows in open_stream(_text_columns(columns)):

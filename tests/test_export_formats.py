@@ -27,6 +27,7 @@ from click.testing import CliRunner
 
 from archive import Archive
 from archive import export as export_module
+from archive import export_rows
 from archive.export import (
     CHECKSUMS_NAME,
     article_filename,
@@ -592,3 +593,12 @@ def test_a_failing_output_stops_the_export(farc):
     os.close(read_end)  # nobody reads: every write fails with EPIPE
     with open(write_end, "wb") as broken, pytest.raises(BrokenPipeError):
         export_corpus(farc, "jsonl", broken)
+
+
+def test_json_columns_are_dumped_as_the_standard_library_does():
+    every = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
+    values = [[], {}, ["Астана", "a\"b\\c", "\u2028", "\x00\x1f", every], {"ru": "https://a.kz/1", "kk": "x"},
+              {"ru": None}, ["a", 1, 1.5, 1e16, None, True, ["nested"]], {"k": {"n": 1}}, "plain", 5, None,
+              [float("nan")], {"": ""}]
+    for value in values:
+        assert export_rows.dumps_json(value) == json.dumps(value, ensure_ascii=False), value

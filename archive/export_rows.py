@@ -111,20 +111,35 @@ class Figures:
             self.undated += len(rows)
 
     def as_dict(self) -> dict[str, Any]:
-        sites: Counter[str] = Counter()
-        languages: Counter[str] = Counter()
+        sites: Counter[Any] = Counter()
+        languages: Counter[Any] = Counter()
         crawls: Counter[int | None] = Counter()
         for (site, language, crawl), n in self._groups.items():
-            sites["null" if site is None else str(site)] += n
-            languages["null" if language is None else str(language)] += n
+            sites[site] += n
+            languages[language] += n
             crawls[crawl] += n
         return {
             "rows": self.rows,
-            "rows_by_site": dict(sorted(sites.items())),
-            "rows_by_language": dict(sorted(languages.items())),
+            "rows_by_site": _by_key(sites),
+            "rows_by_language": _by_key(languages),
             "published": {"first": self.first, "last": self.last, "undated": self.undated},
             "per_crawl": dict(crawls),
         }
+
+
+def _sql_order(key: Any) -> tuple:
+    # SQLite's ORDER BY: NULL, numbers, text, blobs.
+    if key is None:
+        return (0, 0)
+    if isinstance(key, (int, float)):
+        return (1, key)
+    return (2 if isinstance(key, str) else 3, key)
+
+
+def _by_key(counts: Counter) -> dict[str, int]:
+    """Counts keyed as the manifest always wrote them: in SQL order, NULL as "null",
+    others as str() (a later key of the same text replaces an earlier one)."""
+    return {"null" if key is None else str(key): counts[key] for key in sorted(counts, key=_sql_order)}
 
 
 def stream(conn, where: str, params: Sequence[Any], select: Sequence[str], figures: Figures,

@@ -285,6 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     if args.profile:
         profile(db, args.profile, work, 40)
+        shutil.rmtree(work)
         return 0
     articles = Archive(db, create=False)
     with articles:

@@ -173,6 +173,9 @@ def measure(label: str, cmd: list[str], *, cwd: str | os.PathLike | None = None,
         stop.set()
         sampler.join()
         proc.returncode = reaped[proc.pid][0]
+        top = reaped[proc.pid][1]
+        # the command's own process (with whatever it waited for itself, not its workers)
+        run.extra["top_cpu"] = round(top.ru_utime + top.ru_stime, 2)
         for status, usage in reaped.values():
             run.cpu_user += usage.ru_utime
             run.cpu_sys += usage.ru_stime

@@ -100,7 +100,7 @@ class Bench:
         self.runs.append(run)
         if self.verbose:
             print(f"  {run.label:<24} {run.pages:>6} pages {run.wall:8.1f} s {run.pages_per_s:7.1f} p/s "
-                  f"cpu {run.cpu:7.1f} s  pss {mb(run.peak_pss_sum):>5} MB  rss {mb(run.peak_rss_sum):>5} MB  "
+                  f"cpu {run.cpu:7.1f} s (top {run.extra.get('top_cpu', 0):6.1f})  pss {mb(run.peak_pss_sum):>5} MB  rss {mb(run.peak_rss_sum):>5} MB  "
                   f"site cpu {run.extra.get('site_cpu', 0):5.1f} s  load {run.loadavg_before:.1f}", flush=True)
         return run
 
@@ -174,6 +174,7 @@ def summarise(runs: list[Run]) -> dict[str, dict]:
             "cpu": med(r.cpu for r in group),
             "pages_per_cpu_s": med(r.pages_per_cpu_s for r in group),
             "site_cpu": med(r.extra.get("site_cpu", 0) for r in group),
+            "top_cpu": med(r.extra.get("top_cpu", 0) for r in group),
             "peak_pss_mb": med(r.peak_pss_sum / 2**20 for r in group),
             "peak_rss_sum_mb": med(r.peak_rss_sum / 2**20 for r in group),
             "max_rss_single_mb": med(r.max_rss_single / 2**20 for r in group),
@@ -203,10 +204,10 @@ def ratios(table: dict[str, dict]) -> dict[str, float]:
 
 
 def print_table(table: dict[str, dict], rat: dict[str, float]) -> None:
-    print("\n| run | n | pages | wall s | pages/s | CPU s (tree) | pages/CPU-s | site CPU s | peak PSS MB (sum) | peak RSS MB (sum) | largest process MB |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("\n| run | n | pages | wall s | pages/s | CPU s (tree) | of which top process | pages/CPU-s | site CPU s | peak PSS MB (sum) | peak RSS MB (sum) | largest process MB |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for label, t in table.items():
-        print(f"| {label} | {t['runs']} | {t['pages']:.0f} | {t['wall']:.1f} | {t['pages_per_s']:.1f} | {t['cpu']:.1f} | "
+        print(f"| {label} | {t['runs']} | {t['pages']:.0f} | {t['wall']:.1f} | {t['pages_per_s']:.1f} | {t['cpu']:.1f} | {t['top_cpu']:.1f} | "
               f"{t['pages_per_cpu_s']:.1f} | {t['site_cpu']:.1f} | {t['peak_pss_mb']:.0f} | {t['peak_rss_sum_mb']:.0f} | "
               f"{t['max_rss_single_mb']:.0f} |")
     print()

@@ -139,7 +139,8 @@ class Bench:
         run.peak_pss_sum = max(run.peak_pss_sum, listing.peak_pss_sum)
         run.max_rss_single = max(run.max_rss_single, listing.max_rss_single)
         run.pages = len([u for u in out.splitlines() if u.strip()])
-        run.extra["outputs"] = sum(1 for _ in out_dir.iterdir()) if out_dir.exists() else 0
+        # past 1,000 files trafilatura writes into numbered subdirectories
+        run.extra["outputs"] = sum(1 for f in out_dir.rglob("*.json")) if out_dir.exists() else 0
         run.extra["list_wall"] = listing.wall
         return self._keep(run)
 

@@ -35,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         "ROBOTSTXT_OBEY": True,
         "CONCURRENT_REQUESTS": 16,
         "CONCURRENT_REQUESTS_PER_DOMAIN": args.concurrency,
+        "CONCURRENT_ITEMS": 4,  # as the project sets it (crawler/settings.py)
         "AUTOTHROTTLE_ENABLED": False,
         "DOWNLOAD_DELAY": 0,
         "COOKIES_ENABLED": False,

@@ -3,7 +3,8 @@
 Two texts are near-duplicates when the Jaccard similarity of their sets of word
 ``SHINGLE_WORDS``-grams (after :func:`crawler.dedup.normalize_text`) reaches the threshold
 (setting ``NEARDUP_THRESHOLD``). Each article gets a ``NUM_PERM``-value MinHash
-(datasketch); its values, two at a time, form ``NUM_PERM / BAND_ROWS`` LSH bands stored in
+(datasketch's "affine32" scheme, computed here with numpy and checked bit for bit against
+datasketch by tests/test_neardup.py); its values, two at a time, form ``NUM_PERM / BAND_ROWS`` LSH bands stored in
 the archive (:mod:`archive.neardup`). A new article is compared only with the articles
 that share at least :func:`min_band_matches` of its bands (an index lookup) and then
 verified on the estimated Jaccard similarity, so every article is matched against all
@@ -17,12 +18,12 @@ that merely share templates out of the verification step.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 from dataclasses import dataclass
 
 import numpy as np
-from datasketch import MinHash
 
 from archive.neardup import Match, NearDupStore, bands_of
 from crawler.dedup import normalize_text
@@ -70,7 +71,13 @@ class Signature:
 
 
 class Signer:
-    """Computes signatures; one instance reuses the MinHash permutations."""
+    """Computes signatures; one instance reuses the MinHash permutations.
+
+    The values are exactly datasketch's ``MinHash(num_perm, seed, scheme="affine32")``
+    after ``update_batch`` of the UTF-8 shingles. The arithmetic is redone here because
+    importing datasketch imports scipy, which added about 40 MB and 0.4 s to every crawl
+    process for one small function (bench/README-crawl.md).
+    """
 
     def __init__(self, num_perm: int = NUM_PERM, band_rows: int = BAND_ROWS, k: int = SHINGLE_WORDS,
                  seed: int = SEED, min_shingles: int = MIN_SHINGLES):
@@ -78,32 +85,50 @@ class Signer:
             raise ValueError("num_perm must be a multiple of band_rows")
         self.num_perm, self.band_rows, self.k, self.seed = num_perm, band_rows, k, seed
         self.min_shingles = min_shingles
-        self._template = MinHash(num_perm=num_perm, seed=seed, scheme=SCHEME)
+        # datasketch's affine32 permutations: h -> a*h + b mod 2**32 with odd a, drawn in
+        # this order from RandomState(seed).
+        gen = np.random.RandomState(seed)
+        self._a = (gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1))
+        self._b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
 
     @property
     def bands(self) -> int:
         return self.num_perm // self.band_rows
 
+    def hashvalues(self, items: list[bytes]) -> np.ndarray:
+        """The MinHash of a set of byte strings: num_perm uint32 values."""
+        if not items:
+            return np.full(self.num_perm, 0xFFFFFFFF, dtype=np.uint32)
+        # sha1_hash32: the first 4 bytes of SHA-1, little-endian.
+        digests = b"".join(hashlib.sha1(item).digest()[:4] for item in items)
+        hv = np.frombuffer(digests, dtype="<u4").astype(np.uint32).reshape(-1, 1)
+        hv = _fmix32(hv)
+        return (hv * self._a + self._b).min(axis=0)
+
     def sign(self, text: str) -> Signature:
         grams = shingles(text, self.k)
         if len(grams) < self.min_shingles:
             return Signature(len(grams), None, [])
-        m = MinHash(num_perm=self.num_perm, seed=self.seed, scheme=SCHEME,
-                    permutations=self._template.permutations)
-        m.update_batch([g.encode("utf-8") for g in grams])
-        blob = np.asarray(m.hashvalues, dtype="<u4").tobytes()
+        blob = self.hashvalues([g.encode("utf-8") for g in grams]).astype("<u4").tobytes()
         return Signature(len(grams), blob, bands_of(blob, self.band_rows))
 
     def config(self) -> dict[str, object]:
         """The parameters stored in the archive; signatures made otherwise do not compare."""
-        m = MinHash(num_perm=self.num_perm, seed=self.seed, scheme=SCHEME,
-                    permutations=self._template.permutations)
-        m.update_batch([w.encode("utf-8") for w in normalize_text(_PROBE).split()])
-        # The probe catches a library upgrade that changes hashing with the same parameters.
-        probe = int(np.asarray(m.hashvalues[:4], dtype=np.uint64).sum())
+        values = self.hashvalues([w.encode("utf-8") for w in normalize_text(_PROBE).split()])
+        # The probe catches a change of hashing with the same parameters.
+        probe = int(np.asarray(values[:4], dtype=np.uint64).sum())
         return {"method": "minhash-words", "scheme": SCHEME, "num_perm": self.num_perm,
                 "band_rows": self.band_rows, "shingle_words": self.k, "seed": self.seed,
                 "min_shingles": self.min_shingles, "probe": probe}
+
+
+def _fmix32(hv: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 32-bit finalizer (datasketch pre-mixes every input hash with it)."""
+    hv = hv ^ (hv >> np.uint32(16))
+    hv = hv * np.uint32(0x85EBCA6B)
+    hv = hv ^ (hv >> np.uint32(13))
+    hv = hv * np.uint32(0xC2B2AE35)
+    return hv ^ (hv >> np.uint32(16))
 
 
 def _binom_tail(n: int, p: float, m: int) -> float:

@@ -118,6 +118,26 @@ def test_signature_estimates_jaccard():
     assert estimated_jaccard(a.minhash, c.minhash) < 0.1
 
 
+def test_signatures_equal_datasketch_bit_for_bit():
+    # The arithmetic is redone with numpy (datasketch imports scipy); the values must stay
+    # exactly datasketch's, or stored indexes and the config probe would silently diverge.
+    from datasketch import MinHash
+
+    rng = random.Random(11)
+    words = text(STORY).split() + text(OTHER).split() + ["Ёлка", "қазақ", "ұлттық", "2024", "x" * 300]
+    for case in range(25):
+        items = {" ".join(rng.sample(words, 5)).encode("utf-8") for _ in range(rng.randint(1, 400))}
+        for seed, num_perm in ((1, 128), (case, 64)):
+            ours = Signer(num_perm=num_perm, seed=seed).hashvalues(sorted(items))
+            theirs = MinHash(num_perm=num_perm, seed=seed, scheme="affine32")
+            theirs.update_batch(sorted(items))
+            assert ours.tolist() == theirs.hashvalues.tolist(), (case, seed)
+    sig = Signer().sign(text(STORY))
+    m = MinHash(num_perm=128, seed=1, scheme="affine32")
+    m.update_batch([g.encode("utf-8") for g in shingles(text(STORY))])
+    assert sig.minhash == m.hashvalues.astype("<u4").tobytes()
+
+
 def test_short_text_is_not_signed():
     sig = Signer().sign("Фото дня: закат над Каспием.")
     assert sig.minhash is None and sig.bands == [] and sig.shingles == 1

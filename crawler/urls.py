@@ -36,8 +36,39 @@ def normalize_url(url: str) -> str:
     return canonicalize_url(cleaned, keep_fragments=False)
 
 
+# A URL that normalisation leaves alone apart from the case of scheme and host, a default
+# port and a trailing dot in the host: plain ASCII, no query, no fragment, no percent
+# escapes, no ";" parameters, no dot segments.  Sitemaps list tens of thousands of these and
+# an incremental run keys every one of them (tests/test_urls.py checks the shortcut gives
+# exactly the full normalisation's key).
+_PLAIN = re.compile(r"(?i)(https?)://([a-z0-9-]+(?:\.[a-z0-9-]+)*\.?)(?::(\d{1,5}))?(/[A-Za-z0-9_~!$&'()*+,=:@/.-]*)?")
+
+
+def _plain_key(url: str) -> str | None:
+    m = _PLAIN.fullmatch(url)
+    if m is None:
+        return None
+    scheme, host, port, path = m.groups()
+    path = path or "/"
+    if "/." in path:
+        return None
+    scheme, host = scheme.lower(), host.lower().rstrip(".")
+    if port is not None:
+        number = int(port)
+        if number == 0 or number > 65535:  # the full path drops or rejects these
+            return None
+        if not ((scheme == "http" and number == 80) or (scheme == "https" and number == 443)):
+            host = f"{host}:{number}"
+    if host.startswith("www."):
+        host = host[4:]
+    return host + (path.rstrip("/") or "/")
+
+
 def url_key(url: str) -> str:
     """Matching key: the normalised URL without a trailing slash and without ``www.``."""
+    key = _plain_key(url.strip())
+    if key is not None:
+        return key
     parts = urlsplit(normalize_url(url))
     host = parts.netloc[4:] if parts.netloc.startswith("www.") else parts.netloc
     path = parts.path.rstrip("/") or "/"

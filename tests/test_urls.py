@@ -37,3 +37,42 @@ def test_content_hash_ignores_formatting_only():
     assert normalize_text(a) == normalize_text(b)
     assert content_hash(a) == content_hash(b)
     assert content_hash(a) != content_hash(a + " Ещё одно предложение.")
+
+
+def _slow_key(url: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(normalize_url(url))
+    host = parts.netloc[4:] if parts.netloc.startswith("www.") else parts.netloc
+    path = parts.path.rstrip("/") or "/"
+    return urlunsplit(("", host, path, parts.query, ""))[2:]
+
+
+def test_url_key_shortcut_equals_full_normalisation():
+    # url_key skips the full normalisation for plain URLs; both must give the same key.
+    import random
+
+    from crawler.urls import _plain_key
+
+    rng = random.Random(5)
+    hosts = ["kazpravda.kz", "WWW.Tengrinews.KZ", "www.inform.kz.", "127.0.0.1", "xn--80ak6aa92e.com",
+             "a-b.example", "localhost"]
+    ports = ["", ":80", ":443", ":8080", ":080", ":0", ":65535", ":65536", ":99999"]
+    pieces = ["news", "2024", "01", "/", "//", "slug-123.html", "a_b", "~u", "!", "$", "&", "'", "(", ")",
+              "*", "+", ",", "=", ":", "@", ".", "..", "./", "%20", "%D0%B0", ";p=1", "?a=1", "#top",
+              "?utm_source=x", "AMP", "ü", "б", " ", "|", "\"", "[", "]", "-"]
+    urls = []
+    for _ in range(6000):
+        scheme = rng.choice(["http", "https", "HTTPS", "Http"])
+        path = "/" + "".join(rng.choice(pieces) for _ in range(rng.randint(0, 6)))
+        urls.append(f"{scheme}://{rng.choice(hosts)}{rng.choice(ports)}{path if rng.random() < 0.95 else ''}")
+    shortcut = 0
+    for url in urls:
+        try:
+            expected = _slow_key(url)
+        except ValueError:  # an invalid port: the shortcut must not accept it either
+            assert _plain_key(url) is None, url
+            continue
+        assert url_key(url) == expected, url
+        shortcut += _plain_key(url) is not None
+    assert shortcut > 1000  # the shortcut is really taken for plain URLs

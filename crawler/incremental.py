@@ -59,8 +59,9 @@ class KnownIndex:
         self._by_key: dict[str, KnownPage] = {}
         self.pages = list(pages)
         for page in self.pages:
-            for url in (page.url, page.article_url):
-                self._by_key[url_key(url)] = page
+            self._by_key[url_key(page.url)] = page
+            if page.article_url != page.url:
+                self._by_key[url_key(page.article_url)] = page
 
     @classmethod
     def load(cls, db_path: str | os.PathLike) -> "KnownIndex":
@@ -86,6 +87,10 @@ class KnownIndex:
 
     def get(self, url: str) -> KnownPage | None:
         return self._by_key.get(url_key(url))
+
+    def get_key(self, key: str) -> KnownPage | None:
+        """Like get(), for a key already computed with url_key()."""
+        return self._by_key.get(key)
 
     def published_within(self, days: int, now: datetime | None = None) -> list[KnownPage]:
         """Known articles published in the last ``days`` days (for --recheck-days)."""

@@ -80,3 +80,4 @@ CONCURRENT_ITEMS = 4
 EXTRACTION_WORKERS = None  # None: one per usable core; 0: extract in the crawl process
 EXTRACTION_TIMEOUT = 120  # seconds one page may take before its worker is killed (0: no limit)
 EXTRACTION_MAX_PENDING = 0  # pages handed to the pool at once; 0: 2 per worker
+EXTRACTION_MAX_TASKS = 1000  # pages per worker process before it is replaced (0: never)

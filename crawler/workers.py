@@ -117,6 +117,7 @@ class _Slot:
         self.index = index
         self.proc = None
         self.conn = None
+        self.tasks = 0  # tasks run by the current process
         self.thread = threading.Thread(target=self._loop, name=f"{pool.name}-{index}", daemon=True)
 
     def spawn(self) -> None:
@@ -127,6 +128,7 @@ class _Slot:
         proc.start()
         child_end.close()
         self.proc, self.conn = proc, parent_end
+        self.tasks = 0
         self.pool.started += 1
 
     def _reap(self, kill: bool) -> int | None:
@@ -143,6 +145,11 @@ class _Slot:
         return proc.exitcode
 
     def run(self, fn: Callable, args: tuple) -> Any:
+        limit = self.pool.max_tasks
+        if limit and self.proc is not None and self.tasks >= limit:
+            # Long crawls: whatever a worker's libraries cache or fragment goes with it.
+            self.stop()
+            self.pool.recycled += 1
         if self.proc is None or not self.proc.is_alive():
             if self.proc is not None:
                 self._reap(kill=True)
@@ -160,17 +167,14 @@ class _Slot:
             code = self._reap(kill=True)
             self.pool.replaced += 1
             raise WorkerCrashed(f"worker process died ({describe_exit(code)})") from None
+        self.tasks += 1
         if ok:
             return value
         raise value
 
     def _loop(self) -> None:
-        try:
-            # Started here, not in start(): the fork server's imports take a second or
-            # two, which the crawl spends on discovery instead of waiting.
-            self.spawn()
-        except Exception:  # noqa: BLE001 - run() tries again when a task comes
-            logger.exception("could not start %s", self.thread.name)
+        # The process starts with the first task: a crawl that finds nothing new (most
+        # scheduled re-runs) never pays for the fork server's imports.
         jobs = self.pool.jobs
         while True:
             job = jobs.get()
@@ -202,14 +206,19 @@ class WorkerPool:
     """``size`` worker processes, one task each at a time; ``submit`` returns a Future.
 
     ``timeout`` (seconds, 0 = none) bounds one task; ``preload`` names modules the fork
-    server imports once for all workers; ``log_level`` is the lowest level workers send back.
+    server imports once for all workers; ``log_level`` is the lowest level workers send back;
+    ``max_tasks`` (0 = no limit) replaces a worker after that many tasks, so its memory
+    cannot creep over a long crawl.  Worker processes start with their first task.
     Futures complete in the pool's threads: callers in an event loop hand results over
     themselves (e.g. ``reactor.callFromThread``).
     """
 
     def __init__(self, size: int | None = None, *, timeout: float = 0, preload: Iterable[str] = (),
-                 log_level: int = logging.INFO, name: str = "worker", stop_timeout: float = 10):
+                 log_level: int = logging.INFO, name: str = "worker", stop_timeout: float = 10,
+                 max_tasks: int = 0):
         self.size = size or default_size()
+        self.max_tasks = max_tasks
+        self.recycled = 0  # workers replaced after max_tasks
         self.timeout = timeout
         self.preload = list(preload)
         self.log_level = log_level

@@ -247,7 +247,7 @@ class NewsSpider(SitemapSpider):
         stats = self.crawler.stats
         stats.inc_value("discovery/discovered")
         stats.inc_value(f"discovery/site/{site}/discovered")
-        known = self.known.get(url)
+        known = self.known.get_key(key)
         if known and not (force or self.refresh or changed_since(known, lastmod)):
             stats.inc_value("discovery/skipped_known")
             stats.inc_value(f"discovery/site/{site}/skipped_known")

@@ -31,12 +31,16 @@ def worker_pid(_: int) -> int:
     return os.getpid()
 
 
+def slow_pid(_: int) -> int:
+    time.sleep(0.3)
+    return os.getpid()
+
+
 def started(pool: WorkerPool) -> WorkerPool:
-    """Wait until every worker process runs (they start in the background)."""
-    deadline = time.monotonic() + 30
-    while len(pool.pids()) < pool.size:
-        assert time.monotonic() < deadline, "workers did not start"
-        time.sleep(0.02)
+    """Make every worker process start (they start with their first task)."""
+    futures = [pool.submit(slow_pid, 0) for _ in range(pool.size)]
+    assert len({f.result(timeout=60) for f in futures}) == pool.size
+    assert len(pool.pids()) == pool.size
     return pool
 
 
@@ -60,9 +64,12 @@ def test_a_crash_is_charged_to_its_task_only(pool):
     with pytest.raises(WorkerCrashed, match="SIGKILL"):
         futures[2].result(timeout=30)
     assert [f.result(timeout=30) for i, f in enumerate(futures) if i != 2] == [1, 4, 9, 16, 25]
-    assert pool.replaced == 1 and pool.started == 3
-    # the dead worker was replaced: still two live workers, one of them new
+    assert pool.replaced == 1
+    # the dead worker is replaced with the next task its slot takes: two live workers again,
+    # one of them new
     assert pool.submit(square_or_die, 6).result(timeout=30) == 36
+    started(pool)
+    assert pool.started == 3
     assert len(pool.pids()) == 2 and set(pool.pids()) != before
 
 
@@ -94,6 +101,27 @@ def test_worker_logs_reach_the_parents_logging(pool, caplog):
     assert messages and messages[0].startswith("hello from pid ")
     assert int(messages[0].split()[-1]) != os.getpid()
     assert pid in pool.pids()
+
+
+def test_workers_start_with_the_first_task():
+    pool = WorkerPool(2, name="test").start()
+    try:
+        time.sleep(0.5)
+        assert pool.pids() == [] and pool.started == 0
+        assert pool.submit(square_or_die, 3).result(timeout=60) == 9
+        assert pool.started == 1 and len(pool.pids()) == 1
+    finally:
+        pool.close()
+
+
+def test_a_worker_is_replaced_after_max_tasks():
+    pool = WorkerPool(1, name="test", max_tasks=3).start()
+    try:
+        pids = [pool.submit(worker_pid, 0).result(timeout=60) for _ in range(7)]
+        assert [len(set(pids[i:i + 3])) for i in (0, 3, 6)] == [1, 1, 1]
+        assert len(set(pids)) == 3 and pool.recycled == 2 and pool.replaced == 0
+    finally:
+        pool.close()
 
 
 def test_close_stops_every_worker():

@@ -90,6 +90,7 @@ class ExtractionPipeline:
         # only hold page bodies in memory (Scrapy's scraper slot also stops downloads when
         # responses waiting here pass SCRAPER_SLOT_MAX_ACTIVE_SIZE).
         self.max_pending = s.getint("EXTRACTION_MAX_PENDING") or 2 * max(1, self.workers)
+        self.max_tasks = max(0, s.getint("EXTRACTION_MAX_TASKS"))
         self.log_level = s.get("LOG_LEVEL", "INFO")
         self.pool: WorkerPool | None = None
         self._slots: DeferredSemaphore | None = None
@@ -103,9 +104,9 @@ class ExtractionPipeline:
             logger.info("extraction in the crawl process")
             return
         level = logging.getLevelName(str(self.log_level).upper())
-        self.pool = WorkerPool(self.workers, timeout=self.timeout, preload=[__name__],
+        self.pool = WorkerPool(self.workers, timeout=self.timeout, preload=["crawler.worker_preload"],
                                log_level=level if isinstance(level, int) else logging.INFO,
-                               name="extraction").start()
+                               name="extraction", max_tasks=self.max_tasks).start()
         self._slots = DeferredSemaphore(self.max_pending)
         logger.info("extraction in %d worker processes (at most %d pages in flight)",
                     self.workers, self.max_pending)
@@ -114,6 +115,7 @@ class ExtractionPipeline:
         if self.pool is not None:
             self.stats.set_value("extraction/workers_started", self.pool.started)
             self.stats.set_value("extraction/workers_replaced", self.pool.replaced)
+            self.stats.set_value("extraction/workers_recycled", self.pool.recycled)
             self.pool.close()
             self.pool = None
 

@@ -42,6 +42,8 @@ from .export_rows import (
     txt_encoder,
     txt_entry,
 )
+from .prefetch import database_file
+from .export_parallel import NotParallel, ParallelStream
 from .manifest import (
     archive_state,
     file_entry,
@@ -75,6 +77,10 @@ DEDUP_POLICIES = ("all", "exact", "near")
 # 113 MB at 250 (70 MB of it is pyarrow itself), the same at 3,000 articles.
 PARQUET_BATCH_ROWS = 500
 PARQUET_BATCH_BYTES = 4 << 20
+# Worker processes of a big export (archive.export_parallel), and from how many articles
+# in the archive (its largest id) they are started when the caller does not say.
+WORKERS = 2
+PARALLEL_MIN_ROWS = 50_000
 CHECKSUMS_NAME = "SHA256SUMS"
 
 _DAY_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -537,6 +543,85 @@ def _write_parquet(open_stream, sink: IO[bytes], columns: dict[str, type], tick)
     return count
 
 
+def _write_encoded(batches, sink: _Sink, header: bytes | None, tick) -> int:
+    """Write batches a :class:`~archive.export_parallel.ParallelStream` encoded."""
+    if header is not None:
+        sink.write(header)
+    count = 0
+    for rows, payload, _ in batches:
+        sink.write(payload)
+        count += rows
+        tick(rows)
+    return count
+
+
+def _write_parquet_batches(batches, sink: IO[bytes], columns: dict[str, type], tick) -> int:
+    """Parquet from Arrow batches a :class:`~archive.export_parallel.ParallelStream` built,
+    regrouped into the row groups of :func:`_write_parquet` (same rule, same bytes)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = parquet_schema(columns)
+    limit_rows, limit_chars = PARQUET_BATCH_ROWS, PARQUET_BATCH_BYTES
+    count = 0
+
+    def group(pieces: list) -> Any:
+        if len(pieces) == 1:
+            return pieces[0]
+        if not pieces:
+            return pa.RecordBatch.from_arrays([pa.array([], type=f.type) for f in schema], schema=schema)
+        return pa.concat_batches(pieces)
+
+    with (pq.ParquetWriter(sink, schema, compression="zstd") as parquet,
+          Background(parquet.write_batch, depth=1) as writer):
+        pieces: list = []
+        held, size = 0, 0
+        for rows, payload, sizes in batches:
+            batch = pa.ipc.read_record_batch(pa.py_buffer(payload), schema)
+            start = 0
+            for i, chars in enumerate(memoryview(sizes).cast("q")):
+                held += 1
+                size += chars
+                if held >= limit_rows or size >= limit_chars:
+                    pieces.append(batch.slice(start, i + 1 - start))
+                    writer.put(group(pieces))
+                    pieces, held, size = [], 0, 0
+                    start = i + 1
+            if start < rows:
+                pieces.append(batch.slice(start) if start else batch)
+            count += rows
+            tick(rows)
+        if pieces or count == 0:
+            writer.put(group(pieces))
+    return count
+
+
+def _parallel_workers(db: sqlite_utils.Database, workers: int | None) -> int:
+    """How many worker processes an export of ``db`` uses: 0 for none."""
+    if workers is not None:
+        return max(0, workers)
+    if (os.cpu_count() or 1) < 2:
+        return 0
+    # Starting the workers costs about half a second (imports): worth it for big archives only.
+    largest = db.execute("SELECT max(id) FROM articles").fetchone()[0] or 0
+    return WORKERS if largest >= PARALLEL_MIN_ROWS else 0
+
+
+def _start_parallel(db, selection, fmt, columns, figures, workers) -> ParallelStream | None:
+    path = database_file(db.conn)
+    if path is None or workers < 1:
+        return None
+    select = ["a.published_at", "a.title", "a.text"] if fmt == "txt" else _text_columns(columns)
+    parallel = ParallelStream(db.conn, path, selection.where, selection.params, fmt, columns,
+                              ARTICLE_JSON_FIELDS, select, figures, workers=workers)
+    try:
+        parallel.start()
+    except NotParallel as exc:
+        logger.info("exporting in one process: %s", exc)
+        return None
+    return parallel
+
+
 # -- export ---------------------------------------------------------------------------
 
 
@@ -593,6 +678,7 @@ def export_corpus(
     per_article: bool = False,
     manifest: bool | str | os.PathLike = True,
     progress: bool = False,
+    workers: int | None = None,
     **filters,
 ) -> ExportResult:
     """Write the articles selected by ``filters`` (see :func:`iter_articles`) to ``out``.
@@ -602,7 +688,10 @@ def export_corpus(
     (txt only): ``out`` is a directory that receives one file per article
     (:func:`article_filename`) and a ``SHA256SUMS``. ``manifest``: True writes
     ``<out>.manifest.json`` beside a path (nothing for an open file), a path writes it
-    there, False writes none. ``progress`` shows a bar on stderr.
+    there, False writes none. ``progress`` shows a bar on stderr. ``workers``: worker
+    processes that read and encode (:mod:`archive.export_parallel`; same bytes); None
+    starts :data:`WORKERS` for an archive of :data:`PARALLEL_MIN_ROWS` articles or more,
+    0 exports in this process.
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
@@ -619,11 +708,27 @@ def export_corpus(
         return stream(db.conn, selection.where, selection.params, select, figures)
 
     sha256 = None
-    with _snapshot(db):
+    # Workers can share the snapshot only if this connection has not read in it yet.
+    shareable = not db.conn.in_transaction and not per_article
+    count_workers = _parallel_workers(db, workers) if shareable else 0
+    with _snapshot(db), contextlib.ExitStack() as stack:
+        parallel = None
+        if shareable:
+            parallel = _start_parallel(db, selection, fmt, columns, figures, count_workers)
+            if parallel is not None:
+                stack.enter_context(parallel)
         # The bar needs the total first; the manifest's figures are counted on the way.
         total = count_articles(db, **filters) if progress else None
         with _progress(total or 0, progress) as tick:
-            if per_article:
+            if parallel is not None and fmt == "parquet":
+                with _binary_output(out) as raw:
+                    result.rows = _write_parquet_batches(parallel, raw, columns, tick)
+            elif parallel is not None:
+                header = csv_encoder(list(columns), ARTICLE_JSON_FIELDS)[0].encode("utf-8") if fmt == "csv" else None
+                with _byte_sink(out) as sink:
+                    result.rows = _write_encoded(parallel, sink, header, tick)
+                sha256 = sink.sha256()
+            elif per_article:
                 target = os.fspath(out).rstrip("/" + os.sep)
                 with _staged_dir(target) as staging:
                     result.rows = _write_per_article(

@@ -35,6 +35,8 @@ from typing import Any
 
 import orjson
 
+from .prefetch import Prefetcher, database_file
+
 logger = logging.getLogger(__name__)
 
 __all__ = [
@@ -48,6 +50,7 @@ __all__ = [
     "day_of",
     "parquet_schema",
     "stream",
+    "stream_columns",
     "txt_entry",
 ]
 
@@ -110,6 +113,23 @@ class Figures:
         else:
             self.undated += len(rows)
 
+    def merge(self, rows: int, groups: dict[tuple, int], first: str | None, last: str | None, dated: bool) -> None:
+        """Count a batch another process read (rows in export order)."""
+        self.rows += rows
+        self._groups.update(groups)
+        if dated:
+            if self.first is None:
+                self.first = first
+            self.last = last
+        else:
+            self.undated += rows
+
+    def batch_summary(self, rows: list[tuple]) -> tuple[dict[tuple, int], Any, Any]:
+        """What :meth:`merge` needs of ``rows``: their groups counted, first and last published_at."""
+        if not rows:
+            return {}, None, None
+        return dict(Counter(map(self._group, rows))), rows[0][self._published], rows[-1][self._published]
+
     def as_dict(self) -> dict[str, Any]:
         sites: Counter[Any] = Counter()
         languages: Counter[Any] = Counter()
@@ -142,16 +162,9 @@ def _by_key(counts: Counter) -> dict[str, int]:
     return {"null" if key is None else str(key): counts[key] for key in sorted(counts, key=_sql_order)}
 
 
-def stream(conn, where: str, params: Sequence[Any], select: Sequence[str], figures: Figures,
-           fetch_rows: int = FETCH_ROWS) -> Iterator[list[tuple]]:
-    """Batches of rows ``(*select, <meta>..., crawl)`` in export order.
-
-    ``<meta>`` are site, language and published_at when ``select`` lacks them (as
-    ``a.name`` or ``a.[name]``); ``figures`` counts them. The order is published_at (as
-    text), then id; undated rows last, by id. Two queries instead of ``ORDER BY
-    published_at IS NULL, ...``: "published_at, id" is the published_at index's own
-    order, so dated rows stream from it without a sort.
-    """
+def stream_columns(select: Sequence[str]) -> tuple[list[str], tuple[int, int, int, int]]:
+    """``select`` with the meta columns the manifest counts added, and where site,
+    language, published_at and the crawl are in it (see :func:`stream`)."""
     select = list(select)
     positions = []
     for name in _META_COLUMNS:
@@ -161,7 +174,22 @@ def stream(conn, where: str, params: Sequence[Any], select: Sequence[str], figur
             select.append(f"a.{name}")
         positions.append(found[0])
     select.append(_CRAWL_SQL)
-    figures.bind(*positions, len(select) - 1)
+    return select, (positions[0], positions[1], positions[2], len(select) - 1)
+
+
+def stream(conn, where: str, params: Sequence[Any], select: Sequence[str], figures: Figures,
+           fetch_rows: int = FETCH_ROWS, prefetch: bool = True) -> Iterator[list[tuple]]:
+    """Batches of rows ``(*select, <meta>..., crawl)`` in export order.
+
+    ``<meta>`` are site, language and published_at when ``select`` lacks them (as
+    ``a.name`` or ``a.[name]``); ``figures`` counts them. The order is published_at (as
+    text), then id; undated rows last, by id. Two queries instead of ``ORDER BY
+    published_at IS NULL, ...``: "published_at, id" is the published_at index's own
+    order, so dated rows stream from it without a sort. ``prefetch``: read the rows
+    ahead on other connections (:mod:`archive.prefetch`) when the archive is a file.
+    """
+    select, positions = stream_columns(select)
+    figures.bind(*positions)
     columns = ", ".join(select)
     queries = (
         (f"SELECT {columns} FROM articles a WHERE {where} AND a.published_at IS NOT NULL "
@@ -169,14 +197,32 @@ def stream(conn, where: str, params: Sequence[Any], select: Sequence[str], figur
         (f"SELECT {columns} FROM articles a WHERE {where} AND a.published_at IS NULL "
          "ORDER BY a.id", False),
     )
-    for sql, dated in queries:
-        cursor = conn.execute(sql, params)
-        try:
-            while rows := cursor.fetchmany(fetch_rows):
-                figures.add(rows, dated)
-                yield rows
-        finally:
-            cursor.close()
+    path = database_file(conn) if prefetch else None
+    ahead = None
+    import os as _os
+    mode = _os.environ.get("EXPORT_PREFETCH", "random")
+    if path is not None and mode == "seq":
+        from .prefetch import FileWarmer
+        ahead = FileWarmer(path)
+    elif path is not None and mode == "random":
+        ahead = Prefetcher(path, [(f"SELECT a.id FROM articles a WHERE {where} AND a.published_at IS NOT NULL "
+                                   "ORDER BY a.published_at, a.id", params),
+                                  (f"SELECT a.id FROM articles a WHERE {where} AND a.published_at IS NULL "
+                                   "ORDER BY a.id", params)])
+    try:
+        for sql, dated in queries:
+            cursor = conn.execute(sql, params)
+            try:
+                while rows := cursor.fetchmany(fetch_rows):
+                    if ahead is not None:
+                        ahead.advance(len(rows))
+                    figures.add(rows, dated)
+                    yield rows
+            finally:
+                cursor.close()
+    finally:
+        if ahead is not None:
+            ahead.close()
 
 
 class Background:

@@ -137,13 +137,13 @@ class ParallelStream:
 
     def __init__(self, conn: sqlite3.Connection, path: str, where: str, params: Sequence[Any], fmt: str,
                  columns: dict[str, type], json_fields: Sequence[str], select: Sequence[str],
-                 figures: Figures, workers: int = WORKERS, unit: int = UNIT_ROWS) -> None:
+                 figures: Figures, workers: int = WORKERS, unit: int | None = None) -> None:
         self._conn, self._path = conn, path
         self._where, self._params = where, list(params)
         self._args = (path, fmt, dict(columns), list(json_fields), list(select))
         self._figures = figures
         self._count = max(1, workers)
-        self._unit = unit
+        self._unit = unit or UNIT_ROWS
         self._procs: list = []
         self._tasks: list = []
         self._results: list = []
@@ -230,7 +230,7 @@ class ParallelStream:
     def _receive(self, worker: int) -> tuple[int, Any, Any, Any, Any]:
         try:
             head = pickle.loads(self._results[worker].recv_bytes())
-        except EOFError:
+        except (EOFError, OSError):
             raise RuntimeError("an export worker died") from None
         if head[0] == "error":
             raise RuntimeError(f"an export worker failed: {head[1]}")
@@ -241,22 +241,28 @@ class ParallelStream:
         sent = 0
         ids = self._ids()
         exhausted = False
-        while True:
-            while not exhausted and len(pending) < self._count * DEPTH:
-                unit = next(ids, None)
-                if unit is None:
-                    exhausted = True
-                    break
-                worker = sent % self._count
-                self._tasks[worker].send_bytes(unit[0])
-                pending.append((worker, unit[1]))
-                sent += 1
-            if not pending:
-                return
-            worker, dated = pending.pop(0)
-            rows, groups, first, last, sizes, payload = self._receive(worker)
-            self._figures.merge(rows, groups, first, last, dated)
-            yield rows, payload, sizes
+        try:
+            while True:
+                while not exhausted and len(pending) < self._count * DEPTH:
+                    unit = next(ids, None)
+                    if unit is None:
+                        exhausted = True
+                        break
+                    worker = sent % self._count
+                    try:
+                        self._tasks[worker].send_bytes(unit[0])
+                    except OSError:
+                        raise RuntimeError("an export worker died") from None
+                    pending.append((worker, unit[1]))
+                    sent += 1
+                if not pending:
+                    return
+                worker, dated = pending.pop(0)
+                rows, groups, first, last, sizes, payload = self._receive(worker)
+                self._figures.merge(rows, groups, first, last, dated)
+                yield rows, payload, sizes
+        finally:
+            ids.close()
 
     def close(self) -> None:
         # Results first: a worker blocked sending a batch nobody will read then fails

@@ -598,6 +598,8 @@ def _write_parquet_batches(batches, sink: IO[bytes], columns: dict[str, type], t
 
 def _parallel_workers(db: sqlite_utils.Database, workers: int | None) -> int:
     """How many worker processes an export of ``db`` uses: 0 for none."""
+    if workers is None and os.environ.get("CRAWLER_EXPORT_WORKERS", "").strip().isdigit():
+        workers = int(os.environ["CRAWLER_EXPORT_WORKERS"])
     if workers is not None:
         return max(0, workers)
     if (os.cpu_count() or 1) < 2:
@@ -613,7 +615,8 @@ def _start_parallel(db, selection, fmt, columns, figures, workers) -> ParallelSt
         return None
     select = ["a.published_at", "a.title", "a.text"] if fmt == "txt" else _text_columns(columns)
     parallel = ParallelStream(db.conn, path, selection.where, selection.params, fmt, columns,
-                              ARTICLE_JSON_FIELDS, select, figures, workers=workers)
+                              ARTICLE_JSON_FIELDS, select, figures, workers=workers,
+                              prefetch=os.environ.get("CRAWLER_EXPORT_PREFETCH", "1") != "0")
     try:
         parallel.start()
     except NotParallel as exc:

@@ -35,8 +35,6 @@ from typing import Any
 
 import orjson
 
-from .prefetch import Prefetcher, database_file
-
 logger = logging.getLogger(__name__)
 
 __all__ = [
@@ -178,15 +176,14 @@ def stream_columns(select: Sequence[str]) -> tuple[list[str], tuple[int, int, in
 
 
 def stream(conn, where: str, params: Sequence[Any], select: Sequence[str], figures: Figures,
-           fetch_rows: int = FETCH_ROWS, prefetch: bool = True) -> Iterator[list[tuple]]:
+           fetch_rows: int = FETCH_ROWS) -> Iterator[list[tuple]]:
     """Batches of rows ``(*select, <meta>..., crawl)`` in export order.
 
     ``<meta>`` are site, language and published_at when ``select`` lacks them (as
     ``a.name`` or ``a.[name]``); ``figures`` counts them. The order is published_at (as
     text), then id; undated rows last, by id. Two queries instead of ``ORDER BY
     published_at IS NULL, ...``: "published_at, id" is the published_at index's own
-    order, so dated rows stream from it without a sort. ``prefetch``: read the rows
-    ahead on other connections (:mod:`archive.prefetch`) when the archive is a file.
+    order, so dated rows stream from it without a sort.
     """
     select, positions = stream_columns(select)
     figures.bind(*positions)
@@ -197,32 +194,14 @@ def stream(conn, where: str, params: Sequence[Any], select: Sequence[str], figur
         (f"SELECT {columns} FROM articles a WHERE {where} AND a.published_at IS NULL "
          "ORDER BY a.id", False),
     )
-    path = database_file(conn) if prefetch else None
-    ahead = None
-    import os as _os
-    mode = _os.environ.get("EXPORT_PREFETCH", "random")
-    if path is not None and mode == "seq":
-        from .prefetch import FileWarmer
-        ahead = FileWarmer(path)
-    elif path is not None and mode == "random":
-        ahead = Prefetcher(path, [(f"SELECT a.id FROM articles a WHERE {where} AND a.published_at IS NOT NULL "
-                                   "ORDER BY a.published_at, a.id", params),
-                                  (f"SELECT a.id FROM articles a WHERE {where} AND a.published_at IS NULL "
-                                   "ORDER BY a.id", params)])
-    try:
-        for sql, dated in queries:
-            cursor = conn.execute(sql, params)
-            try:
-                while rows := cursor.fetchmany(fetch_rows):
-                    if ahead is not None:
-                        ahead.advance(len(rows))
-                    figures.add(rows, dated)
-                    yield rows
-            finally:
-                cursor.close()
-    finally:
-        if ahead is not None:
-            ahead.close()
+    for sql, dated in queries:
+        cursor = conn.execute(sql, params)
+        try:
+            while rows := cursor.fetchmany(fetch_rows):
+                figures.add(rows, dated)
+                yield rows
+        finally:
+            cursor.close()
 
 
 class Background:

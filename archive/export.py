@@ -42,8 +42,7 @@ from .export_rows import (
     txt_encoder,
     txt_entry,
 )
-from .prefetch import database_file
-from .export_parallel import NotParallel, ParallelStream
+from .export_parallel import NotParallel, ParallelStream, database_file
 from .manifest import (
     archive_state,
     file_entry,
@@ -615,8 +614,7 @@ def _start_parallel(db, selection, fmt, columns, figures, workers) -> ParallelSt
         return None
     select = ["a.published_at", "a.title", "a.text"] if fmt == "txt" else _text_columns(columns)
     parallel = ParallelStream(db.conn, path, selection.where, selection.params, fmt, columns,
-                              ARTICLE_JSON_FIELDS, select, figures, workers=workers,
-                              prefetch=os.environ.get("CRAWLER_EXPORT_PREFETCH", "1") != "0")
+                              ARTICLE_JSON_FIELDS, select, figures, workers=workers)
     try:
         parallel.start()
     except NotParallel as exc:

@@ -68,8 +68,10 @@ FILTERS = [{}, {"dedup": "near"}, {"dedup": "exact", "language": "ru"}, {"site":
 
 @pytest.mark.parametrize("fmt", ["jsonl", "csv", "txt", "parquet"])
 def test_workers_write_the_sequential_bytes(parc, tmp_path, monkeypatch, fmt):
-    # Batches of 3 ids: the 47 rows go to the two workers in turn, many times over.
-    monkeypatch.setattr(export_parallel, "UNIT_ROWS", 3)
+    # Batches of 5 ids: the 47 rows go to the two workers in turn, many times over, and
+    # each worker reads a batch on two connections (3 + 2 ids; the last batch of 2 on one).
+    monkeypatch.setattr(export_parallel, "UNIT_ROWS", 5)
+    monkeypatch.setattr(export_parallel, "READERS", 2)
     started = []
     original = export_parallel.ParallelStream.start
     monkeypatch.setattr(export_parallel.ParallelStream, "start", lambda self: (started.append(1), original(self)))
@@ -98,6 +100,7 @@ def test_parquet_row_groups_span_worker_batches(parc, tmp_path, monkeypatch):
 
 def test_workers_read_the_snapshot_the_export_started_with(parc, tmp_path, monkeypatch):
     monkeypatch.setattr(export_parallel, "UNIT_ROWS", 4)
+    monkeypatch.setattr(export_parallel, "READERS", 2)
     out = tmp_path / "s.jsonl"
     before = _export(parc, "jsonl", out, 0)
     locked_at_start = []

@@ -608,13 +608,19 @@ def _parallel_workers(db: sqlite_utils.Database, workers: int | None) -> int:
     return WORKERS if largest >= PARALLEL_MIN_ROWS else 0
 
 
+def _whole_archive(selection: _Selection) -> bool:
+    """Whether the export reads (nearly) every article: no filter but deduplication."""
+    return all(selection.filters.get(name) is None for name in ("site", "language", "date_from", "date_to", "query"))
+
+
 def _start_parallel(db, selection, fmt, columns, figures, workers) -> ParallelStream | None:
     path = database_file(db.conn)
     if path is None or workers < 1:
         return None
     select = ["a.published_at", "a.title", "a.text"] if fmt == "txt" else _text_columns(columns)
     parallel = ParallelStream(db.conn, path, selection.where, selection.params, fmt, columns,
-                              ARTICLE_JSON_FIELDS, select, figures, workers=workers)
+                              ARTICLE_JSON_FIELDS, select, figures, workers=workers,
+                              warm_up=_whole_archive(selection))
     try:
         parallel.start()
     except NotParallel as exc:

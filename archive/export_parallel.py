@@ -25,6 +25,8 @@ import pickle
 import sqlite3
 import subprocess
 import sys
+import threading
+import time
 from array import array
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
@@ -43,7 +45,7 @@ from .export_rows import (
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["NotParallel", "ParallelStream", "UNIT_ROWS", "WORKERS", "database_file"]
+__all__ = ["NotParallel", "ParallelStream", "UNIT_ROWS", "WORKERS", "WarmUp", "database_file"]
 
 WORKERS = 2
 # Ids per message: one encoded batch of about 2.5 MB of jsonl comes back for each.
@@ -171,6 +173,79 @@ def _work(tasks: Connection, results: Connection) -> None:
 # -- exporting process ----------------------------------------------------------------
 
 
+def _memory_available() -> int | None:
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+class WarmUp:
+    """Read the articles table in storage order, in a thread, while a whole-archive export runs.
+
+    The export reads rows in published_at order: when the file is not in the page cache
+    that is two or three random 4 KiB disk reads per article, which cost the kernel far
+    more than the same pages read in file order (measured on the 8 GB benchmark archive,
+    cold: 18 s and 13 CPU s for the whole table in rowid order, with read-ahead, against
+    ~40 CPU s more for the export's random reads). Only started when the file fits in
+    half the available memory and a sample of rows reads slowly (a cold cache).
+    """
+
+    SAMPLE = 24
+    COLD_US_PER_ROW = 60
+
+    def __init__(self, path: str) -> None:
+        self._conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        self._thread = threading.Thread(target=self._run, name="export-warm-up", daemon=True)
+        self.started = False
+
+    @classmethod
+    def wanted(cls, path: str) -> bool:
+        available = _memory_available()
+        try:
+            size = os.path.getsize(path)
+        except OSError:
+            return False
+        if available is None or size * 2 > available:
+            return False
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            low, high = conn.execute("SELECT min(id), max(id) FROM articles").fetchone()
+            if low is None or high - low < cls.SAMPLE * 100:
+                return False
+            ids = [low + (high - low) * k // cls.SAMPLE for k in range(cls.SAMPLE)]
+            started = time.perf_counter()
+            conn.execute(f"SELECT max(crawl_id) FROM articles WHERE id IN ({','.join('?' * len(ids))})", ids).fetchall()
+            return (time.perf_counter() - started) * 1e6 > cls.COLD_US_PER_ROW * len(ids)
+        except sqlite3.Error:
+            return False
+        finally:
+            conn.close()
+
+    def start(self) -> None:
+        self.started = True
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            # crawl_id comes after the text: SQLite reads every row whole, overflow pages too.
+            self._conn.execute("SELECT max(a.crawl_id), max((SELECT p.crawl_id FROM pages p WHERE p.id = a.page_id)) "
+                               "FROM articles a").fetchall()
+        except sqlite3.Error as exc:  # interrupted by close(), or the file went away
+            logger.debug("warm-up stopped: %s", exc)
+
+    def close(self) -> None:
+        if self.started:
+            self._conn.interrupt()
+            self._thread.join()
+        self._conn.close()
+
+
+
 class ParallelStream:
     """Encoded batches of the selection, in export order, from worker processes.
 
@@ -181,7 +256,8 @@ class ParallelStream:
 
     def __init__(self, conn: sqlite3.Connection, path: str, where: str, params: Sequence[Any], fmt: str,
                  columns: dict[str, type], json_fields: Sequence[str], select: Sequence[str],
-                 figures: Figures, workers: int = WORKERS, unit: int | None = None) -> None:
+                 figures: Figures, workers: int = WORKERS, unit: int | None = None,
+                 warm_up: bool = False) -> None:
         self._conn, self._path = conn, path
         self._where, self._params = where, list(params)
         self._args = (path, fmt, dict(columns), list(json_fields), list(select))
@@ -191,6 +267,8 @@ class ParallelStream:
         self._procs: list = []
         self._tasks: list = []
         self._results: list = []
+        self._warm_up: WarmUp | None = None
+        self._want_warm_up = warm_up
 
     def start(self) -> None:
         """Start the workers and give them the exporting connection's snapshot.
@@ -202,6 +280,10 @@ class ParallelStream:
             for _ in range(self._count):
                 self._spawn()
             self._share_snapshot()
+            if self._want_warm_up and WarmUp.wanted(self._path):
+                self._warm_up = WarmUp(self._path)
+                self._warm_up.start()
+                logger.info("the archive is not in the page cache: reading it in storage order meanwhile")
         except NotParallel:
             self.close()
             raise
@@ -309,6 +391,9 @@ class ParallelStream:
             ids.close()
 
     def close(self) -> None:
+        if self._warm_up is not None:
+            self._warm_up.close()
+            self._warm_up = None
         # Results first: a worker blocked sending a batch nobody will read then fails
         # (BrokenPipeError) and ends, instead of waiting for its "stop" forever.
         for results in self._results:

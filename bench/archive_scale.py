@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.archive_scale build --articles 1000000 [--db bench/out/big.db]
     .venv/bin/python -m bench.archive_scale fts     [--db ...]
-    .venv/bin/python -m bench.archive_scale export  [--db ...]
+    .venv/bin/python -m bench.archive_scale export  [--db ...] [--runs 3] [--cold] [--workers 0,2]
     .venv/bin/python -m bench.archive_scale sizes   [--size-articles 3000]
     .venv/bin/python -m bench.archive_scale all --articles 100000   # all four
 
@@ -17,7 +17,9 @@ itself commits every page.
 
 ``fts`` runs common Russian words, prefixes and phrases against ``articles_fts`` (top 20
 by rank, and a full count) and prints p50/p95 latency; ``export`` runs ``crawler export``
-to jsonl and parquet in a child process and prints articles/s and peak memory.
+to jsonl and parquet in a child process and prints articles/s, CPU seconds and peak memory
+(``--cold``: with the archive evicted from the page cache first; ``--workers 0,2``: one
+process against two workers, interleaved).
 """
 
 from __future__ import annotations
@@ -179,29 +181,65 @@ def fts(db: Path, repeats: int) -> dict:
     return out
 
 
-def export(db: Path, formats: list[str], work: Path) -> dict:
+def _drop_page_cache(path: Path) -> None:
+    """Evict the archive's pages from the OS page cache (only this file's, nothing else)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
+def export(db: Path, formats: list[str], work: Path, *, runs: int = 1, cold: bool = False,
+           workers: list[str] | None = None) -> dict:
+    """Time ``crawler export`` of the whole archive: wall, CPU of the whole process tree
+    (workers included), peak RSS of its largest process and PSS of the tree.
+
+    ``workers``: values of CRAWLER_EXPORT_WORKERS to compare ("" = the export's own choice,
+    "0" = one process), run interleaved; ``cold``: evict the archive from the page cache
+    before each run, as after a day of other work (this VM's host reclaims idle cache).
+    """
     become_subreaper()
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     n = con.execute("SELECT count(*) FROM articles").fetchone()[0]
     con.close()
-    out = {"articles": n}
+    out: dict = {"articles": n, "cold": cold, "runs": runs}
     for fmt in formats:
         target = work / f"export.{fmt}"
-        target.unlink(missing_ok=True)
-        run, _, err = measure(f"export {fmt}", [PYTHON, "-m", "crawler", "export", "--db", str(db),
-                                                "--format", fmt, "--out", str(target)], cwd=ROOT)
-        if run.returncode != 0:
-            print(f"export {fmt} failed: {err[-1500:]}")
-            out[fmt] = {"error": err[-1500:]}
-            continue
-        size = target.stat().st_size
-        out[fmt] = {"wall": run.wall, "cpu": run.cpu, "articles_per_s": n / run.wall,
-                    "peak_rss_mb": run.max_rss_single / 2**20, "peak_pss_mb": run.peak_pss_sum / 2**20,
-                    "file_mb": size / 2**20}
-        print(f"export {fmt}: {n} articles in {run.wall:.1f} s = {n / run.wall:,.0f} articles/s, "
-              f"cpu {run.cpu:.1f} s, peak RSS {run.max_rss_single / 2**20:.0f} MB, file {size / 2**20:.0f} MB",
-              flush=True)
-        target.unlink(missing_ok=True)
+        samples: dict[str, list[dict]] = {w: [] for w in (workers or [""])}
+        for _ in range(runs):
+            for choice in samples:  # interleaved: conditions drift between runs
+                target.unlink(missing_ok=True)
+                if cold:
+                    _drop_page_cache(db)
+                env = {"CRAWLER_EXPORT_WORKERS": choice} if choice else None
+                run, _, err = measure(f"export {fmt}", [PYTHON, "-m", "crawler", "export", "--db", str(db),
+                                                        "--format", fmt, "--out", str(target)], cwd=ROOT, env=env)
+                if run.returncode != 0:
+                    print(f"export {fmt} failed: {err[-1500:]}")
+                    samples[choice].append({"error": err[-1500:]})
+                    continue
+                size = target.stat().st_size
+                sample = {"wall": run.wall, "cpu": run.cpu, "cpu_user": run.cpu_user, "cpu_sys": run.cpu_sys,
+                          "articles_per_s": n / run.wall, "articles_per_cpu_s": n / run.cpu,
+                          "peak_rss_mb": run.max_rss_single / 2**20, "peak_pss_mb": run.peak_pss_sum / 2**20,
+                          "file_mb": size / 2**20, "loadavg_before": run.loadavg_before}
+                samples[choice].append(sample)
+                print(f"export {fmt} (workers {choice or 'auto'}{', cold' if cold else ''}): {n} articles in "
+                      f"{run.wall:.1f} s = {n / run.wall:,.0f} articles/s, cpu {run.cpu:.1f} s "
+                      f"({n / run.cpu:,.0f}/cpu-s), peak RSS {run.max_rss_single / 2**20:.0f} MB, "
+                      f"PSS of the tree {run.peak_pss_sum / 2**20:.0f} MB, file {size / 2**20:.0f} MB, "
+                      f"load {run.loadavg_before:.2f}", flush=True)
+                target.unlink(missing_ok=True)
+        result = {}
+        for choice, rows in samples.items():
+            good = [r for r in rows if "error" not in r]
+            if not good:
+                result[choice or "auto"] = rows
+                continue
+            median = {key: statistics.median(r[key] for r in good) for key in good[0]}
+            result[choice or "auto"] = {**median, "samples": good}
+        out[fmt] = result if workers else result["auto"]
     return out
 
 
@@ -265,6 +303,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=1000, help="pages per transaction while building")
     parser.add_argument("--repeats", type=int, default=5, help="runs of each FTS query")
     parser.add_argument("--formats", default="jsonl,parquet")
+    parser.add_argument("--runs", type=int, default=1, help="export: runs of each (medians reported)")
+    parser.add_argument("--cold", action="store_true", help="export: evict the archive from the page cache first")
+    parser.add_argument("--workers", help="export: CRAWLER_EXPORT_WORKERS values to compare, e.g. 0,2")
     parser.add_argument("--size-articles", type=int, default=3000, help="articles for `sizes`")
     parser.add_argument("--json", type=Path, help="append results here (default bench/out/archive_scale.json)")
     args = parser.parse_args(argv)
@@ -277,7 +318,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.what in ("fts", "all"):
         result["fts"] = fts(args.db, args.repeats)
     if args.what in ("export", "all"):
-        result["export"] = export(args.db, args.formats.split(","), work)
+        result["export"] = export(args.db, args.formats.split(","), work, runs=args.runs, cold=args.cold,
+                                  workers=args.workers.split(",") if args.workers else None)
     if args.what in ("sizes", "all"):
         result["sizes"] = sizes(args.size_articles, work)
     path = args.json or ROOT / "bench" / "out" / f"archive_scale-{args.what}.json"

@@ -71,10 +71,13 @@ __all__ = [
 FORMATS = ("jsonl", "csv", "parquet", "txt")
 DEDUP_POLICIES = ("all", "exact", "near")
 # Rows per Parquet row group; a group is also closed early once its titles and texts
-# pass PARQUET_BATCH_BYTES characters, so a few huge articles cannot blow up memory.
-# Measured on 12,000 articles of 4.7 KiB: peak RSS 162 MB at 1000 rows, 129 MB at 500,
-# 113 MB at 250 (70 MB of it is pyarrow itself), the same at 3,000 articles.
-PARQUET_BATCH_ROWS = 500
+# pass PARQUET_BATCH_BYTES characters (about 1,500 articles of 4.7 KiB), so a few huge
+# articles cannot blow up memory. Not fewer: a Parquet writer keeps every group's
+# metadata until it writes the footer, 26 KB of memory per group here, so 500-row groups
+# made a 1,000,000-article export 53 MB bigger than an empty one (peak RSS 200 MB at
+# 200,000 articles, 280 MB at 1,000,000); ~1,500-row groups cut that to a third, and
+# zstd compresses bigger pages with less CPU (bench/README-export.md).
+PARQUET_BATCH_ROWS = 5000
 PARQUET_BATCH_BYTES = 4 << 20
 # Worker processes of a big export (archive.export_parallel), and from how many articles
 # in the archive (its largest id) they are started when the caller does not say.

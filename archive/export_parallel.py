@@ -28,9 +28,9 @@ import sys
 import threading
 import time
 from array import array
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
-from collections.abc import Iterator, Sequence
 from typing import Any
 
 from .export_rows import (

@@ -129,9 +129,11 @@ def test_workers_read_the_snapshot_the_export_started_with(parc, tmp_path, monke
                 # A crawl commits while the export runs: new text, a new row, a deleted row.
                 writer = sqlite3.connect(parc.path)
                 with writer:
-                    writer.execute("UPDATE articles SET text = 'changed' WHERE id IN (SELECT id FROM articles ORDER BY published_at DESC LIMIT 3)")
-                    writer.execute("INSERT INTO articles (url, site, title, text, published_at, first_seen_at, last_seen_at) "
-                                   "VALUES ('https://p.kz/new', 'p.kz', 'new', 'new', '2025-01-01', 'x', 'x')")
+                    writer.execute("UPDATE articles SET text = 'changed' "
+                                   "WHERE id IN (SELECT id FROM articles ORDER BY published_at DESC LIMIT 3)")
+                    writer.execute("INSERT INTO articles (url, site, title, text, published_at, first_seen_at, "
+                                   "last_seen_at) VALUES ('https://p.kz/new', 'p.kz', 'new', 'new', '2025-01-01', "
+                                   "'x', 'x')")
                     writer.execute("UPDATE articles SET near_duplicate_of = NULL WHERE near_duplicate_of IS NOT NULL")
                     writer.execute("DELETE FROM articles WHERE id = (SELECT max(id) FROM articles WHERE id < 40)")
                 writer.close()

@@ -120,7 +120,11 @@ def crawl(targets, db_path, since, limit, base_url, refresh, recheck_days, neard
               help="all: every row; exact: one per identical text; near: one per near-duplicate cluster.")
 @click.option("--manifest", "manifest_out", type=click.Path(dir_okay=False),
               help="Write the manifest here (default: <out>.manifest.json; for stdout only when given).")
-def export(db_path, fmt, out, per_article, site, date_from, date_to, language, query, dedup, manifest_out):
+@click.option("--workers", type=click.IntRange(min=0),
+              help="Processes reading rows besides this one (default: 2 for archives of 50,000+ "
+                   "articles, else 0; 0 on a busy machine). The output is the same either way.")
+def export(db_path, fmt, out, per_article, site, date_from, date_to, language, query, dedup, manifest_out,
+           workers):
     """Export articles as JSON lines, CSV, Parquet or the plain-text corpus format.
 
     Writes a manifest beside the output (filters, row counts, sha256 of the files,
@@ -141,7 +145,7 @@ def export(db_path, fmt, out, per_article, site, date_from, date_to, language, q
         result = export_corpus(
             archive, fmt, sys.stdout if to_stdout else out, per_article=per_article,
             manifest=manifest_out or True, progress=progress, site=site, language=language,
-            date_from=date_from, date_to=date_to, query=query, dedup=dedup)
+            date_from=date_from, date_to=date_to, query=query, dedup=dedup, workers=workers)
     except (ValueError, FileExistsError) as exc:
         raise click.ClickException(str(exc))
     finally:

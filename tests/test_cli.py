@@ -63,6 +63,20 @@ def test_export_jsonl_date_range(db_path, tmp_path):
     assert [r["title"] for r in rows] == ["Заголовок 1"]
 
 
+def test_export_workers_option_gives_the_same_bytes(db_path, tmp_path):
+    outputs = []
+    for workers in ("2", "0"):
+        out = tmp_path / f"w{workers}.jsonl"
+        result = CliRunner().invoke(cli, ["export", "--db", str(db_path), "--format", "jsonl", "--out", str(out),
+                                          "--workers", workers])
+        assert result.exit_code == 0, result.output
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1] and outputs[0].count(b"\n") == 3
+    bad = CliRunner().invoke(cli, ["export", "--db", str(db_path), "--format", "jsonl", "--out",
+                                   str(tmp_path / "x.jsonl"), "--workers", "-1"])
+    assert bad.exit_code == 2 and "--workers" in bad.output
+
+
 def test_export_to_stdout(db_path):
     result = CliRunner().invoke(cli, ["export", "--db", str(db_path), "--format", "csv", "--out", "-"])
     assert result.exit_code == 0

@@ -26,6 +26,11 @@ AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
 
+# A sitemap index's sitemaps are fetched one at a time per site, the next one when fewer than
+# this many of the site's article requests wait in the scheduler: memory then holds about one
+# sitemap's worth of requests, not a whole large site's.
+SITEMAP_NEXT_BELOW = 32
+
 DOWNLOAD_TIMEOUT = 30
 # Pages larger than this are not news articles; the cap protects memory.
 DOWNLOAD_MAXSIZE = 16 * 1024 * 1024

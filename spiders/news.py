@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import logging
 import re
-from collections import Counter
+from collections import Counter, defaultdict, deque
 from datetime import date, datetime, timezone
 from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
-from scrapy import Request
-from scrapy.exceptions import IgnoreRequest
+from scrapy import Request, signals
+from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.http import Response
 from scrapy.spiders import SitemapSpider
 
@@ -81,7 +81,15 @@ class NewsSpider(SitemapSpider):
         self.allowed_domains = sorted({d for p in self.profiles.values() for d in p.allowed_domains})
         self._seen: set[str] = set()
         self._scheduled: Counter[str] = Counter()
+        self._answered: Counter[str] = Counter()
         self._current_site: str | None = None
+        # Sitemaps listed by an index wait here and are fetched one at a time per site, the
+        # next when fewer than next_sitemap_below of the site's article requests are still
+        # waiting, so the scheduler holds about one sitemap's articles, not the whole site's.
+        self.next_sitemap_below = 32
+        self._held_sitemaps: defaultdict[str, deque[Request]] = defaultdict(deque)
+        self._sitemap_busy: set[str] = set()
+        self._sitemap_urls: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -94,7 +102,10 @@ class NewsSpider(SitemapSpider):
         kwargs.setdefault("recheck_days", s.getint("CRAWL_RECHECK_DAYS"))
         if "known" not in kwargs and s.get("ARCHIVE_PATH"):
             kwargs["known"] = KnownIndex.load(s.get("ARCHIVE_PATH"))
-        return super().from_crawler(crawler, *args, **kwargs)
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.next_sitemap_below = max(1, s.getint("SITEMAP_NEXT_BELOW", 32))
+        crawler.signals.connect(spider._release_on_idle, signal=signals.spider_idle)
+        return spider
 
     # -- start -------------------------------------------------------------------------
 
@@ -113,6 +124,7 @@ class NewsSpider(SitemapSpider):
             meta = {"site": name}
             sitemaps = list(profile.sitemaps) or [urljoin(profile.root, "/robots.txt")]
             for url in sitemaps:
+                self._sitemap_urls.add(url)
                 yield Request(url, callback=self._parse_sitemap, errback=self.discovery_error,
                               meta=dict(meta, discovery="sitemap"))
             for url in profile.feeds:
@@ -126,12 +138,15 @@ class NewsSpider(SitemapSpider):
 
     def _parse_sitemap(self, response: Response):
         site = response.meta.get("site") or self._site_of(response.url)
+        if response.meta.get("held"):
+            self._sitemap_busy.discard(site)
         self._current_site = site
         try:
             requests = list(super()._parse_sitemap(response))
         except etree.LxmlError as exc:
             logger.warning("invalid sitemap %s: %s", response.url, exc)
             self.crawler.stats.inc_value("discovery/invalid_sitemaps")
+            yield from self._release_sitemap(site)
             return
         finally:
             self._current_site = None
@@ -141,13 +156,48 @@ class NewsSpider(SitemapSpider):
             return
         for request in requests:
             if request.callback == self._parse_sitemap:
-                self.crawler.stats.inc_value("discovery/sitemaps")
-                yield request.replace(errback=self.discovery_error,
-                                      meta={"site": site, "discovery": "sitemap"})
+                self._hold_sitemap(site, request)
             else:
                 yield from self._article_request(request.url, site, "sitemap",
                                                  lastmod=self._lastmods.pop(request.url, None))
         self._lastmods.clear()
+        yield from self._release_sitemap(site)
+
+    def _hold_sitemap(self, site: str, request: Request) -> None:
+        if request.url in self._sitemap_urls:  # listed twice, or an index listing itself
+            return
+        self._sitemap_urls.add(request.url)
+        self.crawler.stats.inc_value("discovery/sitemaps")
+        # priority 1: once released, fetched before the article requests already queued
+        self._held_sitemaps[site].append(request.replace(
+            errback=self.discovery_error, priority=1,
+            meta={"site": site, "discovery": "sitemap", "held": True}))
+
+    def _release_sitemap(self, site: str, force: bool = False):
+        """The site's next held sitemap, if none is being fetched and its queue runs low."""
+        held = self._held_sitemaps.get(site)
+        if not held or site in self._sitemap_busy:
+            return
+        if self.limit and self._scheduled[site] >= self.limit:
+            self.crawler.stats.inc_value("discovery/sitemaps_skipped_over_limit", len(held))
+            held.clear()
+            return
+        if force or self._scheduled[site] - self._answered[site] < self.next_sitemap_below:
+            self._sitemap_busy.add(site)
+            yield held.popleft()
+
+    def _release_on_idle(self):
+        """Nothing left to fetch but sitemaps still held (a request lost without a callback,
+        or a count gone wrong): fetch the next one of every site rather than stop early."""
+        released = False
+        for site, held in self._held_sitemaps.items():
+            self._sitemap_busy.discard(site)
+            for request in self._release_sitemap(site, force=True):
+                self.crawler.stats.inc_value("discovery/sitemaps_released_on_idle")
+                self.crawler.engine.crawl(request)
+                released = True
+        if released:
+            raise DontCloseSpider
 
     def sitemap_filter(self, entries):
         site = self._current_site
@@ -256,6 +306,7 @@ class NewsSpider(SitemapSpider):
             stats.inc_value("discovery/over_limit")
             return
         self._scheduled[site] += 1
+        stats.max_value(f"discovery/site/{site}/waiting_max", self._scheduled[site] - self._answered[site])
         stats.inc_value(f"discovery/articles/{via}")
         meta = {"site": site, "handle_httpstatus_list": HANDLED_STATUSES}
         headers = {}
@@ -269,6 +320,9 @@ class NewsSpider(SitemapSpider):
                       headers=headers, meta=meta, dont_filter=True)
 
     def parse_article(self, response: Response):
+        site = response.meta["site"]
+        self._answered[site] += 1
+        yield from self._release_sitemap(site)
         requested = response.meta.get("redirect_urls", [response.url])[0]
         headers = {}
         for name in KEPT_HEADERS:
@@ -278,7 +332,7 @@ class NewsSpider(SitemapSpider):
         page = FetchedPage(
             url=requested,
             final_url=response.url,
-            site=response.meta["site"],
+            site=site,
             fetched_at=utcnow_iso(),
             status=response.status,
             headers=headers,
@@ -297,6 +351,9 @@ class NewsSpider(SitemapSpider):
 
     def article_error(self, failure):
         request = failure.request
+        site = request.meta.get("site", self._site_of(request.url))
+        self._answered[site] += 1
+        yield from self._release_sitemap(site)
         if failure.check(IgnoreRequest) and "robots" in (failure.getErrorMessage() or "").lower():
             # robots.txt says no: the site's wish, not a failure of this crawl
             self.crawler.stats.inc_value("discovery/robots_disallowed")
@@ -304,7 +361,7 @@ class NewsSpider(SitemapSpider):
             return
         message = describe_failure(failure)
         logger.warning("fetch failed for %s: %s", request.url, message)
-        yield FetchedPage(url=request.url, site=request.meta.get("site", self._site_of(request.url)),
+        yield FetchedPage(url=request.url, site=site,
                           fetched_at=utcnow_iso(), error=f"fetch failed: {message}")
 
     def _guessed_sitemap(self, site: str) -> Request:
@@ -314,6 +371,10 @@ class NewsSpider(SitemapSpider):
 
     def discovery_error(self, failure):
         request = failure.request
+        site = request.meta.get("site")
+        if request.meta.get("held"):
+            self._sitemap_busy.discard(site)
+            yield from self._release_sitemap(site)
         if request.meta.get("guessed"):
             # only a guess at the conventional location: its absence is no error
             logger.info("no sitemap at %s: %s", request.url, failure.getErrorMessage())
@@ -321,7 +382,6 @@ class NewsSpider(SitemapSpider):
         self.crawler.stats.inc_value("discovery/errors")
         logger.warning("%s fetch failed for %s: %s", request.meta.get("discovery", "discovery"),
                        request.url, failure.getErrorMessage())
-        site = request.meta.get("site")
         if request.url.endswith("/robots.txt") and site in self.profiles:
             # No robots.txt: try the conventional sitemap location instead.
             yield self._guessed_sitemap(site)

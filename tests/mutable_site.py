@@ -38,9 +38,11 @@ class Story:
 
 
 class MutableSite:
-    def __init__(self, stories: list[Story], *, sitemap: bool = True):
+    def __init__(self, stories: list[Story], *, sitemap: bool = True, chunk: int = 0):
+        """chunk > 0: /sitemap.xml is an index of sitemaps of that many stories each."""
         self.stories = {s.slug: s for s in stories}
         self.sitemap = sitemap
+        self.chunk = chunk
         self.requests: list[tuple[str, str, dict]] = []  # (method, path, headers)
         self._lock = threading.Lock()
         site = self
@@ -74,10 +76,20 @@ class MutableSite:
             return 404, {"Content-Type": "text/html"}, b"<html><body>not found</body></html>"
         if not self.sitemap:
             return self._without_sitemap(path)
+        stories = list(self.stories.values())
+        if path == "/sitemap.xml" and self.chunk:
+            n = -(-len(stories) // self.chunk)
+            rows = "".join(f"<sitemap><loc>{base}/sitemap-{k}.xml</loc></sitemap>" for k in range(1, n + 1))
+            xml = f'<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{rows}</sitemapindex>'
+            return 200, {"Content-Type": "application/xml"}, xml.encode()
+        if path.startswith("/sitemap-") and self.chunk:
+            k = int(path.removeprefix("/sitemap-").removesuffix(".xml"))
+            stories = stories[(k - 1) * self.chunk: k * self.chunk]
+            path = "/sitemap.xml"
         if path == "/sitemap.xml":
             urls = "".join(
                 f"<url><loc>{base}/n/{s.slug}/</loc><lastmod>{s.modified.isoformat()}</lastmod></url>"
-                for s in self.stories.values())
+                for s in stories)
             xml = f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>'
             return 200, {"Content-Type": "application/xml"}, xml.encode()
         if path.startswith("/n/"):

@@ -80,3 +80,41 @@ def test_profile_against_a_local_copy_uses_its_date_selector(site_server, tmp_pa
     assert sites == {"kazpravda"}
     sources = {r["date_source"] for r in d.query("select date_source from articles where published_at is not null")}
     assert "selector" in sources
+
+
+def _crawl_stats(db) -> dict:
+    import json
+
+    return json.loads(sqlite_utils.Database(db)["crawls"].get(1)["stats"])
+
+
+def test_sitemaps_of_an_index_are_fetched_as_the_queue_drains(tmp_path):
+    """A site's article requests wait in memory: with the index's sitemaps fetched one at a
+    time, the queue holds about one sitemap's worth, and nothing is missed."""
+    from mutable_site import Story
+    from test_incremental import PARAS
+
+    chunk, n = 20, 100
+    site = MutableSite([Story(f"novost-nomer-{i}", f"Новость номер {i}", [f"Выпуск {i}. {p}" for p in PARAS],
+                              "8 мая 2020 г. 12:28") for i in range(n)], chunk=chunk)
+    runs = {}
+    try:
+        for below in (2, 10**9):  # 10**9: every sitemap fetched at once, as Scrapy's SitemapSpider does
+            db = tmp_path / f"below-{below}.db"
+            site.requests.clear()
+            result = run_cli("crawl", site.url + "/", "--db", str(db), *FAST,
+                             "--set", f"SITEMAP_NEXT_BELOW={below}")
+            assert result.returncode == 0, result.stderr[-2000:]
+            stats = _crawl_stats(db)["discovery"]
+            paths = [p for m, p, h in site.requests]
+            runs[below] = (stats["site/127.0.0.1/waiting_max"], stats["sitemaps"],
+                           sorted(p for p in paths if p.startswith("/n/")),
+                           sorted(p for p in paths if p.startswith("/sitemap-")))
+    finally:
+        site.close()
+    held, held_sitemaps, held_fetches, held_chunks = runs[2]
+    at_once, at_once_sitemaps, at_once_fetches, at_once_chunks = runs[10**9]
+    assert held_fetches == at_once_fetches == sorted(f"/n/novost-nomer-{i}/" for i in range(n))
+    assert held_sitemaps == at_once_sitemaps == 6  # the index (named in robots.txt) and 5 sitemaps
+    assert held_chunks == at_once_chunks == [f"/sitemap-{k}.xml" for k in range(1, 6)]
+    assert held <= chunk + 2 and at_once > 2 * chunk, (held, at_once)

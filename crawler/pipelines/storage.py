@@ -140,6 +140,9 @@ class ArchivePipeline:
         row = {column: int(stats.get(key, 0)) for column, key in _STAT_KEYS.items()}
         row["by_site"] = site_outcomes(stats)
         row["discovery_errors"] = int(stats.get("discovery/errors", 0))
+        # how URLs were found, skipped (known, --since, --limit) and queued, for the record
+        row["discovery"] = {k.removeprefix("discovery/"): v for k, v in sorted(stats.items())
+                            if k.startswith("discovery/")}
         row["failed_sites"] = failed_sites(list(spider.profiles), row["by_site"])
         if row["failed_sites"] and len(row["failed_sites"]) == len(spider.profiles):
             status = "failed"

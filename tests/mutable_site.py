@@ -38,11 +38,14 @@ class Story:
 
 
 class MutableSite:
-    def __init__(self, stories: list[Story], *, sitemap: bool = True, chunk: int = 0):
-        """chunk > 0: /sitemap.xml is an index of sitemaps of that many stories each."""
+    def __init__(self, stories: list[Story], *, sitemap: bool = True, chunk: int = 0,
+                 redirects: dict[str, str] | None = None):
+        """chunk > 0: /sitemap.xml is an index of sitemaps of that many stories each.
+        redirects: path -> path answered with a 301."""
         self.stories = {s.slug: s for s in stories}
         self.sitemap = sitemap
         self.chunk = chunk
+        self.redirects = dict(redirects or {})
         self.requests: list[tuple[str, str, dict]] = []  # (method, path, headers)
         self._lock = threading.Lock()
         site = self
@@ -69,6 +72,8 @@ class MutableSite:
 
     def respond(self, path: str, headers: dict) -> tuple[int, dict, bytes]:
         base = self.url
+        if path in self.redirects:
+            return 301, {"Location": base + self.redirects[path]}, b""
         if path == "/robots.txt":
             line = f"Sitemap: {base}/sitemap.xml\n" if self.sitemap else ""
             return 200, {"Content-Type": "text/plain"}, f"User-agent: *\nDisallow: /private/\n{line}".encode()

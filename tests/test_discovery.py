@@ -118,3 +118,25 @@ def test_sitemaps_of_an_index_are_fetched_as_the_queue_drains(tmp_path):
     assert held_sitemaps == at_once_sitemaps == 6  # the index (named in robots.txt) and 5 sitemaps
     assert held_chunks == at_once_chunks == [f"/sitemap-{k}.xml" for k in range(1, 6)]
     assert held <= chunk + 2 and at_once > 2 * chunk, (held, at_once)
+
+
+def test_a_sitemap_lost_on_the_way_does_not_end_discovery(tmp_path):
+    """Two sitemaps of an index redirect to one URL: Scrapy's duplicate filter drops the
+    second without calling back. The sitemaps held after it must still be fetched."""
+    from mutable_site import Story
+    from test_incremental import PARAS
+
+    chunk, n = 10, 50
+    site = MutableSite([Story(f"novost-nomer-{i}", f"Новость номер {i}", [f"Выпуск {i}. {p}" for p in PARAS],
+                              "8 мая 2020 г. 12:28") for i in range(n)],
+                       chunk=chunk, redirects={"/sitemap-3.xml": "/sitemap-2.xml"})
+    try:
+        db = tmp_path / "a.db"
+        result = run_cli("crawl", site.url + "/", "--db", str(db), *FAST, "--set", "SITEMAP_NEXT_BELOW=2")
+        fetched = {p for m, p, h in site.requests if p.startswith("/n/")}
+    finally:
+        site.close()
+    assert result.returncode == 0, result.stderr[-2000:]
+    expected = {f"/n/novost-nomer-{i}/" for i in [*range(0, 20), *range(30, 50)]}
+    assert fetched == expected
+    assert _crawl_stats(db)["discovery"]["sitemaps_released_on_idle"] >= 1

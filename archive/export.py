@@ -414,17 +414,23 @@ class _Sink:
         self._digest = hashlib.sha256() if hashed else None
         self._writer = Background(self._write_bytes) if binary is not None else None
 
-    def _write_bytes(self, data: bytes) -> None:
+    def _write_bytes(self, item: tuple[bytes | memoryview, Callable | None]) -> None:
+        data, done = item
         if self._digest is not None:
             self._digest.update(data)
         self._binary.write(data)
+        if done is not None:
+            done(data)
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | memoryview, done: Callable | None = None) -> None:
+        """Write ``data``; then call ``done(data)`` (the buffer may be reused after that)."""
         if self._writer is not None:
-            self._writer.put(data)
+            self._writer.put((data, done))
         else:
             # A text stream chosen by the caller (io.StringIO, sys.stdout): it encodes.
-            self._text.write(data.decode("utf-8"))
+            self._text.write(str(data, "utf-8"))
+            if done is not None:
+                done(data)
 
     def __enter__(self) -> _Sink:
         return self
@@ -551,7 +557,7 @@ def _write_encoded(batches, sink: _Sink, header: bytes | None, tick) -> int:
         sink.write(header)
     count = 0
     for rows, payload, _ in batches:
-        sink.write(payload)
+        sink.write(payload, batches.recycle)
         count += rows
         tick(rows)
     return count

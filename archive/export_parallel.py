@@ -142,9 +142,54 @@ class _Reader:
         return [by_id[i] for i in ids]
 
 
+class _Outbox:
+    """Sends a worker's results from a thread, so it encodes its next batch meanwhile.
+
+    The exporting process reads the workers' results in export order: while it reads one
+    worker's batch, the other's send waits. Sent from the worker's main thread, that
+    wait stopped its encoding too.
+    """
+
+    def __init__(self, results: Connection) -> None:
+        self._results = results
+        self._queue: queue.Queue = queue.Queue(maxsize=1)
+        self._thread = threading.Thread(target=self._run, name="export-send", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            while (messages := self._queue.get()) is not None:
+                for message in messages:
+                    self._results.send_bytes(message)
+        except (OSError, ValueError):
+            pass  # the exporting process went away; put() notices
+
+    def put(self, *messages: bytes) -> None:
+        self._put(messages)
+
+    def _put(self, item: tuple[bytes, ...] | None) -> None:
+        while True:
+            try:
+                self._queue.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                if not self._thread.is_alive():
+                    raise BrokenPipeError("the exporting process stopped reading") from None
+
+    def close(self) -> None:
+        """Send what is queued, then stop."""
+        if self._thread.is_alive():
+            try:
+                self._put(None)
+            except BrokenPipeError:
+                pass
+            self._thread.join()
+
+
 def _work(tasks: Connection, results: Connection) -> None:
     """A worker: take its arguments, wait for "go", open a read transaction, then encode
     each batch of ids it is sent."""
+    outbox = None
     try:
         path, fmt, columns, json_fields, select, readers = pickle.loads(tasks.recv_bytes())
         full, positions = stream_columns(select)
@@ -156,19 +201,30 @@ def _work(tasks: Connection, results: Connection) -> None:
             return
         read.begin()
         results.send_bytes(b"ready")
+        outbox = _Outbox(results)
         while message := tasks.recv_bytes():
             ids = array("q")
             ids.frombytes(message)
             rows = read(ids)
             payload, sizes = encode(rows)
-            results.send_bytes(pickle.dumps((len(rows), *figures.batch_summary(rows), sizes)))
-            results.send_bytes(payload)
+            outbox.put(pickle.dumps((len(rows), *figures.batch_summary(rows), sizes)), payload)
+        outbox.close()
     except (EOFError, BrokenPipeError, KeyboardInterrupt):
         pass  # the exporting process went away or stopped us
     except BaseException as exc:  # noqa: BLE001 - reported to the exporting process
         try:
-            results.send_bytes(pickle.dumps(("error", f"{type(exc).__name__}: {exc}")))
-        except (OSError, ValueError):
+            error = pickle.dumps(("error", f"{type(exc).__name__}: {exc}"))
+            if outbox is not None:  # after the batches already queued, never inside one
+                outbox.put(error)
+                outbox.close()
+            else:
+                results.send_bytes(error)
+            # Stay until the exporting process reads the error and stops us: exiting now
+            # would break the pipe it may be sending the next batch's ids into, and it
+            # would report a dead worker instead of this error.
+            while tasks.recv_bytes():
+                pass
+        except (OSError, ValueError, EOFError):
             pass
 
 

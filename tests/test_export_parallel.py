@@ -216,3 +216,20 @@ def test_a_cold_whole_archive_export_reads_the_table_in_storage_order_meanwhile(
     # Only for an export of (nearly) the whole archive.
     _export(parc, "jsonl", out, 2, site="p1.kz")
     assert len(runs) == 1
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_a_worker_failure_reaches_the_caller_after_the_batches_before_it(parc, tmp_path, monkeypatch, fmt):
+    """Text that is not UTF-8 fails the worker that reads it; its error must come through
+    its result pipe whole (after its queued batches), not cut into a batch being sent."""
+    monkeypatch.setattr(export_parallel, "UNIT_ROWS", 3)
+    last = parc.db.execute("SELECT id FROM articles WHERE published_at IS NOT NULL "
+                           "ORDER BY published_at DESC, id DESC LIMIT 1").fetchone()[0]
+    with parc.db.conn:
+        parc.db.execute("UPDATE articles SET text = CAST(x'c3ff' AS TEXT) WHERE id = ?", [last])
+    out = tmp_path / f"corpus.{fmt}"
+    with pytest.raises(Exception) as sequential:
+        export_corpus(parc, fmt, out, workers=0)
+    with pytest.raises(RuntimeError, match="an export worker failed: OperationalError") as parallel:
+        export_corpus(parc, fmt, out, workers=2)
+    assert str(sequential.value) in str(parallel.value)

@@ -103,7 +103,7 @@ class NewsSpider(SitemapSpider):
         if "known" not in kwargs and s.get("ARCHIVE_PATH"):
             kwargs["known"] = KnownIndex.load(s.get("ARCHIVE_PATH"))
         spider = super().from_crawler(crawler, *args, **kwargs)
-        spider.next_sitemap_below = max(1, s.getint("SITEMAP_NEXT_BELOW", 32))
+        spider.next_sitemap_below = max(1, s.getint("SITEMAP_NEXT_BELOW", spider.next_sitemap_below))
         crawler.signals.connect(spider._release_on_idle, signal=signals.spider_idle)
         return spider
 
@@ -190,7 +190,7 @@ class NewsSpider(SitemapSpider):
         """Nothing left to fetch but sitemaps still held (a request lost without a callback,
         or a count gone wrong): fetch the next one of every site rather than stop early."""
         released = False
-        for site, held in self._held_sitemaps.items():
+        for site in self._held_sitemaps:
             self._sitemap_busy.discard(site)
             for request in self._release_sitemap(site, force=True):
                 self.crawler.stats.inc_value("discovery/sitemaps_released_on_idle")

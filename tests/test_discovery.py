@@ -88,15 +88,20 @@ def _crawl_stats(db) -> dict:
     return json.loads(sqlite_utils.Database(db)["crawls"].get(1)["stats"])
 
 
-def test_sitemaps_of_an_index_are_fetched_as_the_queue_drains(tmp_path):
-    """A site's article requests wait in memory: with the index's sitemaps fetched one at a
-    time, the queue holds about one sitemap's worth, and nothing is missed."""
+def _numbered_site(n: int, **options) -> MutableSite:
+    """n stories /n/novost-nomer-<i>/, each text distinct, served by a MutableSite."""
     from mutable_site import Story
     from test_incremental import PARAS
 
+    return MutableSite([Story(f"novost-nomer-{i}", f"Новость номер {i}", [f"Выпуск {i}. {p}" for p in PARAS],
+                              "8 мая 2020 г. 12:28") for i in range(n)], **options)
+
+
+def test_sitemaps_of_an_index_are_fetched_as_the_queue_drains(tmp_path):
+    """A site's article requests wait in memory: with the index's sitemaps fetched one at a
+    time, the queue holds about one sitemap's worth, and nothing is missed."""
     chunk, n = 20, 100
-    site = MutableSite([Story(f"novost-nomer-{i}", f"Новость номер {i}", [f"Выпуск {i}. {p}" for p in PARAS],
-                              "8 мая 2020 г. 12:28") for i in range(n)], chunk=chunk)
+    site = _numbered_site(n, chunk=chunk)
     runs = {}
     try:
         for below in (2, 10**9):  # 10**9: every sitemap fetched at once, as Scrapy's SitemapSpider does
@@ -123,13 +128,8 @@ def test_sitemaps_of_an_index_are_fetched_as_the_queue_drains(tmp_path):
 def test_a_sitemap_lost_on_the_way_does_not_end_discovery(tmp_path):
     """Two sitemaps of an index redirect to one URL: Scrapy's duplicate filter drops the
     second without calling back. The sitemaps held after it must still be fetched."""
-    from mutable_site import Story
-    from test_incremental import PARAS
-
     chunk, n = 10, 50
-    site = MutableSite([Story(f"novost-nomer-{i}", f"Новость номер {i}", [f"Выпуск {i}. {p}" for p in PARAS],
-                              "8 мая 2020 г. 12:28") for i in range(n)],
-                       chunk=chunk, redirects={"/sitemap-3.xml": "/sitemap-2.xml"})
+    site = _numbered_site(n, chunk=chunk, redirects={"/sitemap-3.xml": "/sitemap-2.xml"})
     try:
         db = tmp_path / "a.db"
         result = run_cli("crawl", site.url + "/", "--db", str(db), *FAST, "--set", "SITEMAP_NEXT_BELOW=2")

@@ -28,7 +28,7 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
 
 # A sitemap index's sitemaps are fetched one at a time per site, the next one when fewer than
 # this many of the site's article requests wait in the scheduler: memory then holds about one
-# sitemap's worth of requests, not a whole large site's.
+# sitemap's worth of requests, not a whole large site's. 0: every sitemap at once.
 SITEMAP_NEXT_BELOW = 32
 
 DOWNLOAD_TIMEOUT = 30

@@ -103,7 +103,7 @@ class NewsSpider(SitemapSpider):
         if "known" not in kwargs and s.get("ARCHIVE_PATH"):
             kwargs["known"] = KnownIndex.load(s.get("ARCHIVE_PATH"))
         spider = super().from_crawler(crawler, *args, **kwargs)
-        spider.next_sitemap_below = max(1, s.getint("SITEMAP_NEXT_BELOW", spider.next_sitemap_below))
+        spider.next_sitemap_below = max(0, s.getint("SITEMAP_NEXT_BELOW", spider.next_sitemap_below))
         crawler.signals.connect(spider._release_on_idle, signal=signals.spider_idle)
         return spider
 
@@ -181,6 +181,10 @@ class NewsSpider(SitemapSpider):
         if self.limit and self._scheduled[site] >= self.limit:
             self.crawler.stats.inc_value("discovery/sitemaps_skipped_over_limit", len(held))
             held.clear()
+            return
+        if not self.next_sitemap_below:  # 0: no hold, every sitemap at once (Scrapy's own way)
+            while held:
+                yield held.popleft()
             return
         if force or self._scheduled[site] - self._answered[site] < self.next_sitemap_below:
             self._sitemap_busy.add(site)

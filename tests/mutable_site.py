@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from dataclasses import dataclass, field
 from email.utils import format_datetime
 from datetime import datetime, timezone
@@ -39,13 +40,15 @@ class Story:
 
 class MutableSite:
     def __init__(self, stories: list[Story], *, sitemap: bool = True, chunk: int = 0,
-                 redirects: dict[str, str] | None = None):
+                 redirects: dict[str, str] | None = None, article_delay: float = 0.0):
         """chunk > 0: /sitemap.xml is an index of sitemaps of that many stories each.
-        redirects: path -> path answered with a 301."""
+        redirects: path -> path answered with a 301. article_delay: seconds before each
+        article page is answered (a slower server than the sitemaps' CDN)."""
         self.stories = {s.slug: s for s in stories}
         self.sitemap = sitemap
         self.chunk = chunk
         self.redirects = dict(redirects or {})
+        self.article_delay = article_delay
         self.requests: list[tuple[str, str, dict]] = []  # (method, path, headers)
         self._lock = threading.Lock()
         site = self
@@ -55,6 +58,8 @@ class MutableSite:
                 pass
 
             def do_GET(self):
+                if site.article_delay and self.path.startswith("/n/"):
+                    time.sleep(site.article_delay)
                 with site._lock:
                     site.requests.append(("GET", self.path, dict(self.headers)))
                     status, headers, body = site.respond(self.path, dict(self.headers))

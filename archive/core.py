@@ -20,6 +20,7 @@ import sqlite_utils
 
 from .bodies import BodyCodec
 from .schema import configure, migrate
+from .search import pending_changes, rebuild_stem_index, stem_index_current, sync_stem_index
 from .times import to_utc_iso, utc_now
 from .views import ensure_views
 
@@ -196,11 +197,12 @@ class Archive:
         except BaseException:
             self.db.close()
             raise
+        self._closed = False
+        self._catch_up_stem_index()
         self._codec = BodyCodec()
         # Article outcomes per crawl seen by this instance, for finish_crawl().
         self._outcomes: dict[int, Counter[str]] = {}
         self._warned_keys: set[str] = set()
-        self._closed = False
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -220,10 +222,25 @@ class Archive:
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield
+            # The stemmed index follows in the same transaction (archive/search.py).
+            sync_stem_index(self.db)
         except BaseException:
             self.db.rollback()
             raise
         self.db.execute("COMMIT")
+
+    def _catch_up_stem_index(self) -> None:
+        """Apply changes other tools logged, or rebuild after a stemmer upgrade."""
+        if stem_index_current(self.db) and not pending_changes(self.db):
+            return  # the usual case: no write lock taken
+        try:
+            with self._write():
+                if not stem_index_current(self.db):
+                    logger.warning("stemmers changed: rebuilding the stemmed search index")
+                    rebuild_stem_index(self.db)
+        except BaseException:
+            self.db.close()
+            raise
 
     def close(self) -> None:
         """Close the connection; closing twice is harmless."""

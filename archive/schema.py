@@ -219,11 +219,20 @@ def _m003_near_duplicates_and_translations(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE neardup_config (key TEXT PRIMARY KEY, value TEXT)")
 
 
+def _m004_stemmed_search(db: sqlite_utils.Database) -> None:
+    # Word forms: a second, contentless FTS5 index over stems (archive/search.py), built
+    # here for the articles already stored.
+    from .search import create_stem_index
+
+    create_stem_index(db)
+
+
 # Append only: a released migration never changes, a new one goes at the end.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m001_initial,
     _m002_versions_and_run_counts,
     _m003_near_duplicates_and_translations,
+    _m004_stemmed_search,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

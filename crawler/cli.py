@@ -223,6 +223,12 @@ def profiles():
         click.echo(f"{name}\t{profile.start_urls[0]}\t{','.join(profile.languages)}\t{profile.timezone}")
 
 
+# Read-only views of an archive live in their own module.
+from crawler.cli_view import search as _search_command  # noqa: E402
+
+cli.add_command(_search_command)
+
+
 def main():
     cli(prog_name="crawler")
 

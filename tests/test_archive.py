@@ -104,7 +104,9 @@ def test_schema_indexes_and_triggers(arc):
         assert (column,) in indexed
     assert any(i.unique and i.columns == ["url"] for i in arc.db["articles"].indexes)
     assert {("url",), ("crawl_id",)} <= {tuple(i.columns) for i in arc.db["pages"].indexes}
-    assert {t.name for t in arc.db["articles"].triggers} == {"articles_ai", "articles_ad", "articles_au"}
+    assert {t.name for t in arc.db["articles"].triggers} == {
+        "articles_ai", "articles_ad", "articles_au",  # articles_fts
+        "articles_stem_ai", "articles_stem_ad", "articles_stem_au"}  # the stemmed index's log
     assert arc.db["articles"].detect_fts() == "articles_fts"
     # Re-crawls touch last_seen_at/page_id only; those must not re-index the text.
     update_trigger = arc.db.execute(

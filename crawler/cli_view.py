@@ -1,0 +1,80 @@
+"""The read-only commands that look at an archive: ``search``, ``serve`` and ``report``.
+
+Kept apart from crawler/cli.py (which registers them) so they can grow without touching
+the crawl and export commands. None of them writes to the archive.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import sys
+from pathlib import Path
+
+import click
+
+DB_OPTION = click.option(
+    "--db", "db_path", envvar="CRAWLER_DB", default="archive.db", show_default=True,
+    type=click.Path(dir_okay=False), help="SQLite archive file (env CRAWLER_DB).",
+)
+
+
+def open_readonly(db_path: str) -> sqlite3.Connection:
+    """Open the archive for reading only (``mode=ro``): these commands never write."""
+    if not os.path.exists(db_path):
+        raise click.ClickException(f"archive not found: {db_path}")
+    uri = Path(os.path.abspath(db_path)).as_uri() + "?mode=ro"
+    try:
+        conn = sqlite3.connect(uri, uri=True)
+        conn.execute("PRAGMA busy_timeout = 10000")
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise click.ClickException(f"cannot open archive {db_path}: {exc}") from None
+    return conn
+
+
+def _has_table(conn: sqlite3.Connection, name: str) -> bool:
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", [name]).fetchone() is not None
+
+
+@click.command()
+@click.argument("query")
+@DB_OPTION
+@click.option("--plain", is_flag=True,
+              help="Search the plain word index (exact forms, 'форум*' prefixes) instead of stems.")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per hit.")
+def search(query, db_path, plain, limit, as_json):
+    """Articles matching QUERY, best first, with an excerpt.
+
+    A bare word finds its Russian and Kazakh word forms («Мангистауская» finds
+    «Мангистауской области»); the README's syntax works too: "a phrase", OR, NOT, форум*.
+    """
+    from archive.search import STEM_FTS, pending_changes, search as run_search
+
+    conn = open_readonly(db_path)
+    try:
+        stemmed = not plain
+        if stemmed and not _has_table(conn, STEM_FTS):
+            raise click.ClickException(
+                f"{db_path} has no stemmed index yet: open it once with a crawler command that "
+                "writes (crawl, reextract) to build it, or use --plain")
+        if stemmed and (waiting := pending_changes(conn)):
+            click.echo(f"crawler: {waiting} article changes made by other tools are not in the "
+                       "stemmed index yet (the next crawl applies them)", err=True)
+        try:
+            hits = run_search(conn, query, stemmed=stemmed, limit=limit)
+        except ValueError as exc:
+            raise click.ClickException(str(exc))
+    finally:
+        conn.close()
+    for hit in hits:
+        if as_json:
+            click.echo(json.dumps(hit.__dict__, ensure_ascii=False))
+        else:
+            day = (hit.published_at or "")[:10] or "----------"
+            click.echo(f"{hit.id}\t{day}\t{hit.site}\t{hit.title}\n  {hit.url}\n  {hit.snippet}")
+    if not as_json:
+        click.echo(f"{len(hits)} articles" + (" (more with --limit)" if len(hits) == limit else ""),
+                   err=True)

@@ -106,12 +106,31 @@ SELECT
 FROM crawls"""
 
 
+def _article_days(near: bool) -> str:
+    # One row per article with its publication day as a column, so a browser (datasette)
+    # can facet on the day the publisher printed; date() would give the UTC day.
+    near_column = "near_duplicate_of" if near else "NULL AS near_duplicate_of"
+    return f"""
+SELECT
+  id,
+  substr(published_at, 1, 10) AS day,
+  site,
+  language,
+  title,
+  url,
+  date_source,
+  duplicate_of,
+  {near_column}
+FROM articles"""
+
+
 # name -> SQL body builder, given whether articles.near_duplicate_of exists.
 VIEWS: dict[str, Callable[[bool], str]] = {
     "articles_per_site_day": _per_site_day,
     "articles_missing_date": _missing_date,
     "duplicate_groups": _duplicate_groups,
     "crawl_summary": _crawl_summary,
+    "article_days": _article_days,
 }
 
 

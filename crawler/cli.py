@@ -224,9 +224,10 @@ def profiles():
 
 
 # Read-only views of an archive live in their own module.
-from crawler.cli_view import search as _search_command  # noqa: E402
+from crawler import cli_view  # noqa: E402
 
-cli.add_command(_search_command)
+for _command in (cli_view.search, cli_view.serve):
+    cli.add_command(_command)
 
 
 def main():

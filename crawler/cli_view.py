@@ -78,3 +78,22 @@ def search(query, db_path, plain, limit, as_json):
     if not as_json:
         click.echo(f"{len(hits)} articles" + (" (more with --limit)" if len(hits) == limit else ""),
                    err=True)
+
+
+@click.command()
+@DB_OPTION
+@click.option("--port", type=click.IntRange(1, 65535), default=8001, show_default=True)
+def serve(db_path, port):
+    """Browse the archive in Datasette at http://127.0.0.1:PORT/ (read-only).
+
+    Articles first, internal tables hidden, raw pages decoded, facets on site, language
+    and day, the documented queries, a stemmed search, and a per-site health page.
+    """
+    from crawler.serve import serve as run_serve
+
+    open_readonly(db_path).close()  # one clear line for a missing or foreign file
+    click.echo(f"serving {db_path} read-only at http://127.0.0.1:{port}/ (Ctrl-C stops)", err=True)
+    try:
+        run_serve(db_path, port)
+    except OSError as exc:
+        raise click.ClickException(f"cannot serve on 127.0.0.1:{port}: {exc}")

@@ -226,7 +226,7 @@ def profiles():
 # Read-only views of an archive live in their own module.
 from crawler import cli_view  # noqa: E402
 
-for _command in (cli_view.search, cli_view.serve):
+for _command in (cli_view.search, cli_view.serve, cli_view.report):
     cli.add_command(_command)
 
 

@@ -97,3 +97,29 @@ def serve(db_path, port):
         run_serve(db_path, port)
     except OSError as exc:
         raise click.ClickException(f"cannot serve on 127.0.0.1:{port}: {exc}")
+
+
+@click.command()
+@DB_OPTION
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="HTML file to write.")
+@click.option("--days", type=click.IntRange(min=1), default=30, show_default=True,
+              help="How many days, up to the last day with data.")
+def report(db_path, out, days):
+    """Write per-site health (figures, flags, plots) as one self-contained HTML file."""
+    from crawler.report import render_health_page
+
+    conn = open_readonly(db_path)
+    try:
+        page = render_health_page(conn, days=days)
+    except sqlite3.DatabaseError as exc:
+        raise click.ClickException(f"cannot read {db_path}: {exc}")
+    finally:
+        conn.close()
+    part = out + ".part"
+    try:
+        with open(part, "w", encoding="utf-8") as f:
+            f.write(page)
+        os.replace(part, out)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {out}: {exc}")
+    click.echo(f"wrote {out} ({len(page.encode()):,} bytes)")

@@ -218,3 +218,38 @@ def _last_day(conn) -> str | None:
 
 def _has_column(conn, table: str, column: str) -> bool:
     return any(r[1] == column for r in conn.execute(f"PRAGMA table_info({table})"))
+
+
+def crawl_overview(conn) -> dict:
+    """The last crawl (status, start, duration, counts) and each site's last successful one.
+
+    A site's crawl succeeded when the run finished ``ok`` or ``partial`` and the site is
+    not among its ``failed_sites``.
+    """
+    import json
+
+    rows = conn.execute(
+        "SELECT id, started_at, finished_at, status, pages, articles_new, articles_updated, errors, "
+        "CAST(round((julianday(finished_at) - julianday(started_at)) * 86400) AS INTEGER), stats "
+        "FROM crawls ORDER BY id DESC"
+    ).fetchall()
+    if not rows:
+        return {"last_crawl": None, "last_successful_crawl_by_site": {}}
+    last = rows[0]
+    by_site: dict[str, str] = {}
+    for row in rows:
+        if row[3] not in ("ok", "partial"):
+            continue
+        stats = json.loads(row[9] or "{}")
+        failed = set(stats.get("failed_sites") or [])
+        for site in stats.get("by_site") or {}:
+            if site not in failed and site not in by_site:
+                by_site[site] = f"crawl {row[0]} at {row[1]}"
+    return {
+        "last_crawl": {
+            "id": last[0], "status": last[3], "started_at": last[1], "finished_at": last[2],
+            "seconds": last[8], "pages": last[4], "articles_new": last[5],
+            "articles_updated": last[6], "errors": last[7],
+        },
+        "last_successful_crawl_by_site": dict(sorted(by_site.items())),
+    }

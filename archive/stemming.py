@@ -20,7 +20,7 @@ __all__ = ["STEMMER_ID", "query_stems", "stem_query", "stem_text", "stem_word", 
 _RUSSIAN = Stemmer.Stemmer("russian")
 _ENGLISH = Stemmer.Stemmer("english")
 # What the index was built with: a different value means its tokens must be rebuilt.
-STEMMER_ID = f"pystemmer-{Stemmer.version}+kk-{kazakh_stem.VERSION}"
+STEMMER_ID = f"pystemmer-{Stemmer.version()}+kk-{kazakh_stem.VERSION}"
 
 # Words as FTS5's unicode61 sees them, closely enough: runs of letters and digits.
 _WORD = re.compile(r"[^\W_]+")

@@ -160,16 +160,21 @@ def export(db_path, fmt, out, per_article, site, date_from, date_to, language, q
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def summary(db_path, as_json):
     """Counts of what the archive holds."""
+    from archive.health import crawl_overview
+
     archive = _open_archive(db_path)
     try:
         data = archive.summary()
+        data.update(crawl_overview(archive.db.conn))
     finally:
         archive.close()
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
         return
     for key, value in data.items():
-        if isinstance(value, dict):
+        if value is None:
+            click.echo(f"{key}: none")
+        elif isinstance(value, dict):
             click.echo(f"{key}:")
             for k, v in value.items():
                 click.echo(f"  {k}: {v}")
@@ -184,9 +189,14 @@ def reextract(db_path, site):
     """Re-run extraction on the stored pages, without fetching anything."""
     from crawler.reextract import reextract_archive
 
+    from crawler.progress import work_progress
+
     archive = _open_archive(db_path)
     try:
-        counts = reextract_archive(archive, site=site)
+        total = archive.db.execute("SELECT count(*) FROM pages WHERE site = ? OR ? IS NULL",
+                                   [site, site]).fetchone()[0]
+        with work_progress("re-extracting", total) as advance:
+            counts = reextract_archive(archive, site=site, progress=advance)
     finally:
         archive.close()
     click.echo(", ".join(f"{k} {v}" for k, v in counts.items()))

@@ -20,9 +20,11 @@ logger = logging.getLogger(__name__)
 
 
 def reextract_archive(archive, *, site: str | None = None,
-                      neardup_threshold: float | None = DEFAULT_THRESHOLD) -> dict[str, int]:
+                      neardup_threshold: float | None = DEFAULT_THRESHOLD,
+                      progress=None) -> dict[str, int]:
     """Extract every stored page again; return counts by outcome.
 
+    ``progress``: called with 1 after each page (crawler.progress.work_progress).
     Changed texts are re-indexed for near-duplicates at once (threshold None: leave it to
     the next crawl's catch-up).
     """
@@ -32,6 +34,8 @@ def reextract_archive(archive, *, site: str | None = None,
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     # iter_pages reads in batches and keeps no cursor open, so writing while iterating is fine.
     for row in archive.iter_pages(with_errors=True, site=site):
+        if progress is not None:
+            progress(1)
         body = row["body"]
         if body is None:
             counts["no body"] += 1

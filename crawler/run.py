@@ -60,8 +60,9 @@ def run_crawl(targets: list[str], db_path: str, **options) -> dict:
         archive.close()
     row = dict(row)
     row.update(json.loads(row.pop("stats") or "{}"))
+    # Starts with the finish time (UTC), so a cron log says when each run ended.
     row["line"] = (
-        f"crawl {crawl_id} {row['status']}: {row.get('discovered', 0)} discovered, "
+        f"{row.get('finished_at') or ''} crawl {crawl_id} {row['status']}: {row.get('discovered', 0)} discovered, "
         f"{row.get('skipped_known', 0)} known, {row.get('pages', 0)} fetched, "
         f"{row.get('articles_new', 0)} new, {row.get('articles_updated', 0)} updated, "
         f"{row.get('articles_unchanged', 0)} unchanged, {row.get('duplicates', 0)} duplicates, "

@@ -57,6 +57,13 @@ LOG_LEVEL = "INFO"
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 FEED_EXPORT_ENCODING = "utf-8"
 
+# Per-site progress (crawler/progress.py): a live table on a terminal, else a log line
+# every PROGRESS_INTERVAL seconds. PROGRESS_LIVE None: live when stderr is a terminal.
+EXTENSIONS = {"crawler.progress.CrawlProgress": 500}
+PROGRESS_ENABLED = True
+PROGRESS_INTERVAL = 30
+PROGRESS_LIVE = None
+
 ITEM_PIPELINES = {
     "crawler.pipelines.extraction.ExtractionPipeline": 300,
     "crawler.pipelines.storage.ArchivePipeline": 800,

@@ -38,7 +38,7 @@ def stored(db):
 
 def test_summary_line_and_crawls_row(crawled, db):
     line = crawled["result"].stdout.strip().splitlines()[-1]
-    m = re.fullmatch(r"crawl 1 partial: (\d+) discovered, 0 known, (\d+) fetched, (\d+) new, 0 updated, "
+    m = re.fullmatch(r"\S+ crawl 1 partial: (\d+) discovered, 0 known, (\d+) fetched, (\d+) new, 0 updated, "
                      r"0 unchanged, 1 duplicates, 0 not modified, (\d+) errors -> .*", line)
     assert m, line
     discovered, fetched, new, errors = map(int, m.groups())

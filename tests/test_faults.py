@@ -115,7 +115,7 @@ def test_crawl_finishes_partial_with_exit_0(hostile_crawl, db):
     # exit 0: the target gave articles; bad pages are recorded, not fatal
     assert result.returncode == 0, result.stderr[-3000:]
     line = result.stdout.strip().splitlines()[-1]
-    assert re.fullmatch(r"crawl 2 partial: \d+ discovered, 0 known, \d+ fetched, \d+ new, 0 updated, "
+    assert re.fullmatch(r"\S+ crawl 2 partial: \d+ discovered, 0 known, \d+ fetched, \d+ new, 0 updated, "
                         r"\d+ unchanged, 0 duplicates, 0 not modified, \d+ errors -> .*", line), line
     row = db["crawls"].get(2)
     assert row["status"] == "partial" and row["finished_at"]

@@ -1,0 +1,60 @@
+"""Progress: the crawl's per-site status lines and live table, and the work-loop helper."""
+
+from __future__ import annotations
+
+import re
+
+from crawler.progress import Rate, format_eta, work_progress
+from conftest import FAST, run_cli
+
+
+def test_rate_and_eta():
+    now = [0.0]
+    rate = Rate(window=60, clock=lambda: now[0])
+    rate.update(0)
+    now[0] = 10.0
+    assert rate.update(50) == 5.0
+    assert Rate.eta(100, 5.0) == 20.0 and Rate.eta(0, None) == 0.0 and Rate.eta(5, None) is None
+    assert format_eta(20) == "0m20s" and format_eta(3725) == "1h02m" and format_eta(None) == "–"
+
+
+def test_work_progress_lines_when_not_a_terminal():
+    lines = []
+    with work_progress("re-extracting", 5, live=False, interval=0, write=lines.append) as advance:
+        for _ in range(5):
+            advance(1)
+    assert lines[0].startswith("re-extracting: 1/5 done (") and "ETA" in lines[0]
+    assert lines[-1] == "re-extracting: 5/5 done"
+    quiet = []
+    with work_progress("x", 3, live=False, interval=3600, write=quiet.append) as advance:
+        advance(3)
+    assert quiet == []  # a short run prints nothing
+
+
+def test_crawl_logs_per_site_status_lines(site_server, tmp_path):
+    log = tmp_path / "crawl.log"
+    result = run_cli("crawl", site_server.url + "/", "--db", str(tmp_path / "a.db"), "--log-file", str(log),
+                     "--limit", "20", "--set", "PROGRESS_INTERVAL=0.5", *FAST)
+    assert result.returncode == 0, result.stderr[-2000:]
+    text = log.read_text(encoding="utf-8")
+    lines = re.findall(r"\[crawler\.progress\] INFO: progress(?: \(final\))?: (.*)", text)
+    assert len(lines) >= 2
+    final = re.search(r"progress \(final\): (\d+) fetched, (\d+) stored, (\d+) errors, (\d+) queued .*"
+                      r"\| 127\.0\.0\.1: (\d+) discovered, (\d+) queued, (\d+) fetched, (\d+) stored", text)
+    assert final, text[-2000:]
+    fetched, stored, errors, left, discovered, queued, site_fetched, site_stored = map(int, final.groups())
+    assert queued == 20 and left == 0 and stored + errors == 20 and site_stored == stored
+    assert discovered >= 20
+    # The summary line starts with a timestamp, for cron logs.
+    assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00 crawl 1 ", result.stdout.strip().splitlines()[-1])
+
+
+def test_crawl_live_table_on_a_terminal(site_server, tmp_path):
+    result = run_cli("crawl", site_server.url + "/", "--db", str(tmp_path / "a.db"), "--quiet",
+                     "--limit", "10", "--set", "PROGRESS_LIVE=true", *FAST)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "crawl progress" in result.stderr
+    row = re.findall(r"127\.0\.0\.1\s*│\s*(\d+)\s*│\s*(\d+)\s*│\s*(\d+)\s*│\s*(\d+)\s*│\s*(\d+)", result.stderr)
+    assert row, result.stderr[-2000:]
+    discovered, queued, fetched, stored, errors = map(int, row[-1])
+    assert queued == 10 and stored + errors == 10

@@ -82,7 +82,7 @@ def heatmap(sites: list[SiteHealth]) -> str:
     if not days:
         return ""
     cell, left, top = 16, 150, 60
-    width = left + cell * len(days) + 10
+    width = left + cell * len(days) + 60  # room for the last rotated day label
     height = top + cell * len(sites) + 10
     peak = max((d.new for s in sites for d in s.days), default=1) or 1
     parts = [f'<svg class="heatmap" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '

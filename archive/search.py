@@ -157,55 +157,79 @@ def snippet(text: str | None, language: str | None, query: str, *, width: int = 
     """An excerpt of ``text`` around the first word matching ``query``, matches marked."""
     stems, prefixes = query_terms(query)
     text = text or ""
-    spans = [(m.start(), m.end(), m.group()) for m in re.finditer(r"[^\W_]+", text)]
 
     def matches(word: str) -> bool:
         lower = word.lower().replace("ё", "е")
         return stem_word(word, language) in stems or (bool(prefixes) and lower.startswith(prefixes))
 
-    hits = [i for i, span in enumerate(spans) if matches(span[2])]
+    # Words are stemmed only up to the end of the excerpt: a long text costs no more.
+    spans: list[tuple[int, int, str, bool]] = []
+    first_hit = None
+    for m in re.finditer(r"[^\W_]+", text):
+        hit = matches(m.group())
+        spans.append((m.start(), m.end(), m.group(), hit))
+        if hit and first_hit is None:
+            first_hit = len(spans) - 1
+        if first_hit is not None and len(spans) >= first_hit + width:
+            break
     if not spans:
         return ""
-    centre = hits[0] if hits else 0
+    centre = first_hit if first_hit is not None else 0
     lo = max(0, centre - width // 3)
     hi = min(len(spans), lo + width)
-    hit_set = set(hits)
     out = []
     pos = spans[lo][0]
-    for i in range(lo, hi):
-        start, end, word = spans[i]
+    for start, end, word, hit in spans[lo:hi]:
         out.append(text[pos:start])
-        out.append(f"{mark[0]}{word}{mark[1]}" if i in hit_set else word)
+        out.append(f"{mark[0]}{word}{mark[1]}" if hit else word)
         pos = end
     excerpt = re.sub(r"\s+", " ", "".join(out)).strip()
-    return ("…" if lo > 0 else "") + excerpt + ("…" if hi < len(spans) else "")
+    more = hi < len(spans) or spans[hi - 1][1] < len(text.rstrip(".!?… \n"))
+    return ("…" if lo > 0 else "") + excerpt + ("…" if more else "")
 
 
-def search(db, query: str, *, stemmed: bool = True, limit: int = 20, offset: int = 0) -> list[SearchHit]:
+# Ranking costs in proportion to the matches (bm25 of each): a word in most articles of a
+# million-article archive took 1.5 s. Beyond this many matches, only the newest ones
+# (highest rowid, i.e. stored last) are ranked; see docs/archive-schema.md.
+RANK_CANDIDATES = 10_000
+
+
+def search(db, query: str, *, stemmed: bool = True, limit: int = 20, offset: int = 0,
+           candidates: int | None = RANK_CANDIDATES, snippets: bool = True) -> list[SearchHit]:
     """Articles matching ``query``, best first (bm25), with snippets.
 
     ``stemmed`` searches word forms (``articles_stem_fts``, the query rewritten by
     :func:`archive.stemming.stem_query`); otherwise the query goes to ``articles_fts``
-    as written. A malformed query raises ``ValueError``.
+    as written. With more than ``candidates`` matches only the newest ``candidates``
+    (by rowid) are ranked (None: rank them all); bm25's statistics stay those of the
+    whole index. A malformed query raises ``ValueError``.
     """
     conn = db.conn if hasattr(db, "conn") else db
     table = STEM_FTS if stemmed else "articles_fts"
     match = stem_query(query) if stemmed else query
     if not match.strip():
         raise ValueError("empty search query")
-    # The top rows come from the index alone (rowid, rank); only they are joined.
-    sql = f"""
-        WITH top AS (SELECT rowid AS id, rank FROM {table} WHERE {table} MATCH ?
-                     ORDER BY rank LIMIT ? OFFSET ?)
-        SELECT a.id, a.url, a.site, a.title, a.published_at, a.language, top.rank, a.text
-        FROM top JOIN articles a ON a.id = top.id ORDER BY top.rank, a.id
-    """
     try:
-        rows = conn.execute(sql, [match, limit, offset]).fetchall()
+        bound = None
+        if candidates:
+            # Walking a doclist newest first is cheap; this finds the K-th newest match.
+            row = conn.execute(
+                f"SELECT rowid FROM {table} WHERE {table} MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET ?",
+                [match, candidates - 1]).fetchone()
+            bound = row[0] if row else None
+        where = f"{table} MATCH ?" + (" AND rowid >= ?" if bound is not None else "")
+        params = [match] + ([bound] if bound is not None else []) + [limit, offset]
+        # The top rows come from the index alone (rowid, rank); only they are joined.
+        rows = conn.execute(f"""
+            WITH top AS (SELECT rowid AS id, rank FROM {table} WHERE {where}
+                         ORDER BY rank LIMIT ? OFFSET ?)
+            SELECT a.id, a.url, a.site, a.title, a.published_at, a.language, top.rank, a.text
+            FROM top JOIN articles a ON a.id = top.id ORDER BY top.rank, a.id
+        """, params).fetchall()
     except sqlite3.OperationalError as exc:
         raise ValueError(f"bad search query {query!r}: {exc}") from None
     return [
         SearchHit(r[0], r[1], r[2], r[3], r[4], r[5], r[6],
-                  snippet(r[7], r[5], query))
+                  snippet(r[7], r[5], query) if snippets else "")
         for r in rows
     ]

@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.archive_scale build --articles 1000000 [--db bench/out/big.db]
     .venv/bin/python -m bench.archive_scale fts     [--db ...]
+    .venv/bin/python -m bench.archive_scale search  [--db ...]   # archive.search, plain and stemmed
     .venv/bin/python -m bench.archive_scale export  [--db ...] [--runs 3] [--cold] [--workers 0,2]
     .venv/bin/python -m bench.archive_scale sizes   [--size-articles 3000]
     .venv/bin/python -m bench.archive_scale all --articles 100000   # all four
@@ -15,7 +16,9 @@ measures what raw bodies add per article on a smaller archive of rendered 140 KB
 ``--batch`` pages share one transaction (store_fetch nests as a savepoint); the crawl
 itself commits every page.
 
-``fts`` runs common Russian words, prefixes and phrases against ``articles_fts`` (top 20
+``search`` times archive.search.search (top 20 with snippets, as ``crawler search``) on the
+plain and the stemmed index, ranking the newest RANK_CANDIDATES matches and all of them,
+and reports each index's bytes per article. ``fts`` runs common Russian words, prefixes and phrases against ``articles_fts`` (top 20
 by rank, and a full count) and prints p50/p95 latency; ``export`` runs ``crawler export``
 to jsonl and parquet in a child process and prints articles/s, CPU seconds and peak memory
 (``--cold``: with the archive evicted from the page cache first; ``--workers 0,2``: one
@@ -181,6 +184,61 @@ def fts(db: Path, repeats: int) -> dict:
     return out
 
 
+# Bare inflected words, which only the stemmed index answers with every form.
+STEMMED_EXTRA = ("Мангистауская", "областях", "форумы", "министров", "облысында")
+
+
+def search_latency(db: Path, repeats: int) -> dict:
+    """Top 20 through archive.search.search (what `crawler search` runs, snippets included),
+    plain and stemmed, bounded ranking against ranking every match; index size per article."""
+    from archive.search import RANK_CANDIDATES, search
+
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    n = con.execute("SELECT count(*) FROM articles").fetchone()[0]
+    out = {"articles": n, "rank_candidates": RANK_CANDIDATES, "runs": {}}
+    plans = {
+        "plain": (False, QUERIES),
+        "stemmed": (True, QUERIES + STEMMED_EXTRA),
+    }
+    for label, (stemmed, queries) in plans.items():
+        for candidates in (RANK_CANDIDATES, None):
+            name = f"{label}, {'newest ' + str(candidates) if candidates else 'all'} ranked"
+            lat, per_query = [], {}
+            for q in queries:
+                search(con, q, stemmed=stemmed, candidates=candidates)  # warm the cache once
+            # Interleaved: every query once per round, so load changes hit all alike.
+            times = {q: [] for q in queries}
+            for _ in range(repeats):
+                for q in queries:
+                    t = time.perf_counter()
+                    hits = search(con, q, stemmed=stemmed, candidates=candidates)
+                    times[q].append(time.perf_counter() - t)
+                    per_query[q] = len(hits)
+            for q in queries:
+                lat += times[q]
+            lat.sort()
+            row = {"p50_ms": lat[len(lat) // 2] * 1000,
+                   "p95_ms": lat[min(len(lat) - 1, int(len(lat) * 0.95))] * 1000,
+                   "max_ms": lat[-1] * 1000,
+                   "per_query_median_ms": {q: statistics.median(times[q]) * 1000 for q in queries},
+                   "hits": per_query}
+            out["runs"][name] = row
+            print(f"{name}: p50 {row['p50_ms']:.1f} ms, p95 {row['p95_ms']:.1f} ms, max {row['max_ms']:.0f} ms "
+                  f"({len(queries)} queries x {repeats}, {n} articles)", flush=True)
+            if candidates:
+                for q, ms in row["per_query_median_ms"].items():
+                    print(f"    {q:<28} {ms:9.1f} ms")
+    tables = dict(con.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name").fetchall())
+    text = con.execute("SELECT sum(length(CAST(text AS BLOB))) FROM articles").fetchone()[0] or 0
+    plain = sum(v for k, v in tables.items() if k.startswith("articles_fts"))
+    stem = sum(v for k, v in tables.items() if k.startswith("articles_stem_fts"))
+    out["bytes_per_article"] = {"text": text / n, "articles_fts": plain / n, "articles_stem_fts": stem / n,
+                                "file": os.path.getsize(db) / n}
+    print("bytes per article: " + ", ".join(f"{k} {v:,.0f}" for k, v in out["bytes_per_article"].items()))
+    con.close()
+    return out
+
+
 def _drop_page_cache(path: Path) -> None:
     """Evict the archive's pages from the OS page cache (only this file's, nothing else)."""
     fd = os.open(path, os.O_RDONLY)
@@ -297,7 +355,7 @@ def sizes(n: int, work: Path) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.archive_scale", description=__doc__.split("\n\n")[0])
-    parser.add_argument("what", choices=("build", "fts", "export", "sizes", "all"))
+    parser.add_argument("what", choices=("build", "fts", "search", "export", "sizes", "all"))
     parser.add_argument("--db", type=Path, default=DEFAULT_DB)
     parser.add_argument("--articles", type=int, default=1_000_000)
     parser.add_argument("--batch", type=int, default=1000, help="pages per transaction while building")
@@ -317,6 +375,8 @@ def main(argv: list[str] | None = None) -> int:
         result["build"] = build(args.db, args.articles, args.batch, report_every=max(args.batch, 50_000))
     if args.what in ("fts", "all"):
         result["fts"] = fts(args.db, args.repeats)
+    if args.what in ("search", "all"):
+        result["search"] = search_latency(args.db, args.repeats)
     if args.what in ("export", "all"):
         result["export"] = export(args.db, args.formats.split(","), work, runs=args.runs, cold=args.cold,
                                   workers=args.workers.split(",") if args.workers else None)

@@ -169,3 +169,12 @@ def test_contentless_delete_needs_the_old_tokens(arc):
     arc.db.execute(delete, [one, "", "совсем другое"])
     assert arc.db.execute(match).fetchall() == [(one,)]
     arc.db.conn.rollback()
+
+
+def test_many_matches_rank_only_the_newest_candidates(arc):
+    ids = [store(arc, f"https://example.kz/{n}", "форум " * (5 - n) + "и другое").id for n in range(5)]
+    everything = search(arc.db, "форум", candidates=None)
+    assert [h.id for h in everything] == ids  # more occurrences ranked first
+    newest = search(arc.db, "форум", candidates=2)
+    assert [h.id for h in newest] == ids[3:]  # the best of the two newest
+    assert [h.id for h in search(arc.db, "форум", candidates=10)] == ids  # fewer matches: exact

@@ -669,7 +669,10 @@ def _snapshot(db: sqlite_utils.Database) -> Iterator[None]:
 
 
 def _progress(total: int, enabled: bool):
-    """A rich progress bar on stderr advanced by ``tick(rows)``, or a no-op."""
+    """A rich progress bar on stderr advanced by ``tick(rows)``, or a no-op; a callable
+    ``progress`` is the tick itself (the CLI's status lines when not on a terminal)."""
+    if callable(enabled):
+        return contextlib.nullcontext(enabled)
     if not enabled:
         return contextlib.nullcontext(lambda rows: None)
     from rich.console import Console
@@ -693,7 +696,7 @@ def export_corpus(
     *,
     per_article: bool = False,
     manifest: bool | str | os.PathLike = True,
-    progress: bool = False,
+    progress: bool | Callable[[int], None] = False,
     workers: int | None = None,
     **filters,
 ) -> ExportResult:

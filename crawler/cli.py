@@ -140,12 +140,16 @@ def export(db_path, fmt, out, per_article, site, date_from, date_to, language, q
         raise click.UsageError("--per-article needs a directory --out, not -")
     # A bar only for a person watching: not in cron logs, not over data sent to a terminal.
     progress = sys.stderr.isatty() and not (to_stdout and sys.stdout.isatty())
+    from crawler.progress import work_progress
+
     archive = _open_archive(db_path)
     try:
-        result = export_corpus(
-            archive, fmt, sys.stdout if to_stdout else out, per_article=per_article,
-            manifest=manifest_out or True, progress=progress, site=site, language=language,
-            date_from=date_from, date_to=date_to, query=query, dedup=dedup, workers=workers)
+        # Not on a terminal: a timestamped status line every 30 s on stderr instead.
+        with work_progress("exporting", None, live=False) as advance:
+            result = export_corpus(
+                archive, fmt, sys.stdout if to_stdout else out, per_article=per_article,
+                manifest=manifest_out or True, progress=progress or advance, site=site, language=language,
+                date_from=date_from, date_to=date_to, query=query, dedup=dedup, workers=workers)
     except (ValueError, FileExistsError) as exc:
         raise click.ClickException(str(exc))
     finally:

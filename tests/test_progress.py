@@ -58,3 +58,16 @@ def test_crawl_live_table_on_a_terminal(site_server, tmp_path):
     assert row, result.stderr[-2000:]
     discovered, queued, fetched, stored, errors = map(int, row[-1])
     assert queued == 10 and stored + errors == 10
+
+
+def test_export_takes_a_progress_callback(tmp_path):
+    from archive import Archive, utc_now
+    from archive.export import export_corpus
+
+    with Archive(tmp_path / "a.db") as arc:
+        for n in range(7):
+            arc.store_article({"url": f"https://e.kz/{n}", "site": "e.kz", "title": "t", "text": f"Текст {n}.",
+                               "content_hash": f"h{n}"}, page_id=None, crawl_id=None, seen_at=utc_now())
+        ticks = []
+        result = export_corpus(arc, "jsonl", tmp_path / "out.jsonl", progress=ticks.append)
+    assert result.rows == 7 and sum(ticks) == 7

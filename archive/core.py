@@ -218,6 +218,8 @@ class Archive:
         if self.db.conn.in_transaction:
             with self.db.atomic():  # nested: a savepoint
                 yield
+                # The caller's transaction may commit without us: sync here too.
+                sync_stem_index(self.db)
             return
         self.db.execute("BEGIN IMMEDIATE")
         try:

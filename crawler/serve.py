@@ -27,7 +27,11 @@ INTERNAL_TABLES = ("neardup_signatures", "neardup_bands", "neardup_config",
 STEMMED_SEARCH_SQL = """select a.id, substr(a.published_at, 1, 10) as day, a.site, a.title, a.url,
   stem_snippet(a.text, a.language, :q) as excerpt
 from (select rowid as id, rank from articles_stem_fts
-      where articles_stem_fts match stem_query(:q) order by rank limit 50) as top
+      where articles_stem_fts match stem_query(:q)
+        -- as archive.search: with more matches, rank only the newest 10,000
+        and rowid >= coalesce((select rowid from articles_stem_fts
+          where articles_stem_fts match stem_query(:q) order by rowid desc limit 1 offset 9999), 0)
+      order by rank limit 50) as top
 join articles a on a.id = top.id
 order by top.rank, a.id"""
 
@@ -81,20 +85,23 @@ def build_metadata(database: str) -> dict:
         },
     }
     queries.update(canned_queries())
+    links = (
+        '<a href="/{db}/articles?_col=published_at&_col=site&_col=language&_col=title&_col=text">'
+        "Articles</a> · "
+        '<a href="/{db}/stemmed_search">Search every word form</a> · '
+        '<a href="/{db}/article_days">Articles by day</a> · '
+        '<a href="/-/health">Site health</a>'
+    ).format(db=database)
     return {
         "title": "News archive",
-        "description_html": (
-            '<a href="/{db}/articles">Articles</a> · '
-            '<a href="/{db}/stemmed_search">Search every word form</a> · '
-            '<a href="/-/health">Site health</a>'
-        ).format(db=database),
-        "databases": {database: {"tables": tables, "queries": queries}},
+        "description_html": links,
+        "databases": {database: {"tables": tables, "queries": queries, "description_html": links}},
     }
 
 
 SETTINGS = {
     # Long texts cut in lists; the row page shows them whole.
-    "truncate_cells_html": 300,
+    "truncate_cells_html": 200,
     "sql_time_limit_ms": 5000,
     "facet_time_limit_ms": 1000,
     "default_page_size": 50,

@@ -178,3 +178,11 @@ def test_many_matches_rank_only_the_newest_candidates(arc):
     newest = search(arc.db, "форум", candidates=2)
     assert [h.id for h in newest] == ids[3:]  # the best of the two newest
     assert [h.id for h in search(arc.db, "форум", candidates=10)] == ids  # fewer matches: exact
+
+
+def test_writes_inside_a_callers_transaction_are_indexed_before_it_commits(arc):
+    arc.db.execute("BEGIN IMMEDIATE")
+    one = store(arc, "https://example.kz/1", "Учителя школы организовали субботник.").id
+    arc.db.execute("COMMIT")
+    assert pending_changes(arc.db) == 0
+    assert found(arc.db, "учитель") == {one}

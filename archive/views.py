@@ -109,8 +109,7 @@ FROM crawls"""
 def _article_days(near: bool) -> str:
     # One row per article with its publication day as a column, so a browser (datasette)
     # can facet on the day the publisher printed; date() would give the UTC day.
-    near_column = "near_duplicate_of" if near else "NULL AS near_duplicate_of"
-    return f"""
+    return """
 SELECT
   id,
   substr(published_at, 1, 10) AS day,
@@ -119,8 +118,7 @@ SELECT
   title,
   url,
   date_source,
-  duplicate_of,
-  {near_column}
+  duplicate_of
 FROM articles"""
 
 

@@ -7,7 +7,7 @@ For each site and UTC day (of ``pages.fetched_at`` and ``articles.first_seen_at`
 - ``new`` / ``updated``: articles first stored / re-written (``updated_at``) that day;
 - of the articles first stored that day (``articles``): ``dated`` (share whose date the
   extraction rules found), ``median_length`` (characters of text), ``other_language``
-  (share whose language differs from the site's usual one), ``exact_duplicates`` and
+  (share whose language differs from the site's most common one in the period), ``exact_duplicates`` and
   ``near_duplicates`` (counts), and ``boilerplate``: the share of them that contain the
   day's most common sentence of that site (a sentence a template change pasted into
   every article shows as a jump from a few percent to near 1).
@@ -38,6 +38,8 @@ DROP_MARGINS = {"dated": 0.3}
 COUNT_FLOOR = {"pages": 1 / 3, "new": 1 / 3}
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
+# Sentences are counted in at most this many articles per site and day (the first stored).
+BOILERPLATE_SAMPLE = 500
 _MIN_SENTENCE = 25  # characters: shorter ones ("Фото:") repeat without meaning anything
 
 
@@ -126,21 +128,23 @@ def site_health(conn, *, days: int = 30, today: str | None = None) -> list[SiteH
     ):
         cell(site, day).updated += n
 
-    site_language = dict(conn.execute(
-        "SELECT site, language FROM (SELECT site, language, count(*) AS n, "
-        "row_number() OVER (PARTITION BY site ORDER BY count(*) DESC, language) AS r "
-        "FROM articles WHERE language IS NOT NULL GROUP BY site, language) WHERE r = 1"
-    ))
-
     near = _has_column(conn, "articles", "near_duplicate_of")
     near_sql = "near_duplicate_of" if near else "NULL"
     per_day: dict[tuple[str, str], list[tuple]] = defaultdict(list)
     for row in conn.execute(
         f"SELECT site, substr(first_seen_at, 1, 10) AS day, published_at, length(text), language, "
         f"duplicate_of, {near_sql}, text FROM articles "
-        "WHERE first_seen_at >= ? AND first_seen_at < ?", [since, until]
+        "WHERE first_seen_at >= ? AND first_seen_at < ? ORDER BY id", [since, until]
     ):
         per_day[(row[0] or "", row[1])].append(row[2:])
+
+    # A site's usual language: its most common one over the period read (a whole-archive
+    # count would read every row).
+    languages: dict[str, Counter[str]] = defaultdict(Counter)
+    for (site, _), rows in per_day.items():
+        languages[site].update(r[2] for r in rows if r[2])
+    site_language = {site: min(c.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+                     for site, c in languages.items() if c}
 
     for (site, day), rows in per_day.items():
         c = cell(site, day)
@@ -154,11 +158,12 @@ def site_health(conn, *, days: int = 30, today: str | None = None) -> list[SiteH
         c.exact_duplicates = sum(1 for r in rows if r[3] is not None)
         c.near_duplicates = sum(1 for r in rows if r[4] is not None)
         counts: Counter[str] = Counter()
-        for r in rows:
+        sample = rows[:BOILERPLATE_SAMPLE]
+        for r in sample:
             counts.update(sentences(r[5]))
         if counts and n >= 2:
             sentence, times = counts.most_common(1)[0]
-            c.boilerplate = times / n if times > 1 else 0.0
+            c.boilerplate = times / len(sample) if times > 1 else 0.0
             c.boilerplate_sentence = sentence if times > 1 else None
         else:
             c.boilerplate = 0.0

@@ -227,12 +227,21 @@ def _m004_stemmed_search(db: sqlite_utils.Database) -> None:
     create_stem_index(db)
 
 
+def _m005_health_indexes(db: sqlite_utils.Database) -> None:
+    # Per-site health reads the last days by these times (archive/health.py); without an
+    # index each report scanned every row, text overflow pages included.
+    db["articles"].create_index(["first_seen_at"], index_name="idx_articles_first_seen_at")
+    db["articles"].create_index(["updated_at"], index_name="idx_articles_updated_at")
+    db["pages"].create_index(["fetched_at"], index_name="idx_pages_fetched_at")
+
+
 # Append only: a released migration never changes, a new one goes at the end.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m001_initial,
     _m002_versions_and_run_counts,
     _m003_near_duplicates_and_translations,
     _m004_stemmed_search,
+    _m005_health_indexes,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

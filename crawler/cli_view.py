@@ -91,7 +91,14 @@ def serve(db_path, port):
     """
     from crawler.serve import serve as run_serve
 
+    import socket
+
     open_readonly(db_path).close()  # one clear line for a missing or foreign file
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise click.ClickException(f"cannot serve on 127.0.0.1:{port}: {exc.strerror}")
     click.echo(f"serving {db_path} read-only at http://127.0.0.1:{port}/ (Ctrl-C stops)", err=True)
     try:
         run_serve(db_path, port)

@@ -1,0 +1,58 @@
+"""`crawler serve` without a browser: the shipped metadata, canned queries, clear errors."""
+
+from __future__ import annotations
+
+import re
+import socket
+import sqlite3
+
+from click.testing import CliRunner
+
+from archive import Archive
+from crawler import datasette_plugin
+from crawler.cli import cli
+from crawler.serve import INTERNAL_TABLES, QUERIES_MD, STEMMED_SEARCH_SQL, build_metadata, canned_queries
+
+
+def test_metadata_hides_internal_tables_and_ships_the_documented_queries(tmp_path):
+    meta = build_metadata("archive")["databases"]["archive"]
+    with Archive(tmp_path / "archive.db") as arc:
+        tables = set(arc.db.table_names())
+    assert set(INTERNAL_TABLES) <= tables  # every hidden name is a real table
+    assert all(meta["tables"][name]["hidden"] for name in INTERNAL_TABLES)
+    articles = meta["tables"]["articles"]
+    assert articles["fts_table"] == "articles_fts" and articles["searchmode"] == "raw"
+    assert meta["tables"]["article_days"]["facets"] == ["site", "language", "day"]
+    documented = re.findall(r'<!-- query: (\S+) -->\s*```sh\nsqlite-utils archive\.db ', QUERIES_MD.read_text("utf-8"))
+    assert set(documented) == set(canned_queries()) and len(documented) >= 8
+    assert "stemmed_search" in meta["queries"]
+
+
+def test_canned_queries_run_on_an_archive(tmp_path):
+    path = tmp_path / "archive.db"
+    with Archive(path) as arc:
+        arc.store_article({"url": "https://a.kz/1", "site": "a.kz", "title": "Встреча", "language": "ru",
+                           "text": "Аким Мангистауской области встретился с жителями.", "content_hash": "h",
+                           "published_at": "2025-09-12T10:00:00+05:00"},
+                          page_id=None, crawl_id=None, seen_at="2025-09-12T05:00:00+00:00")
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    datasette_plugin.prepare_connection(conn)
+    rows = conn.execute(STEMMED_SEARCH_SQL, {"q": "Мангистауская"}).fetchall()
+    assert [r[4] for r in rows] == ["https://a.kz/1"] and "[Мангистауской]" in rows[0][5]
+    params = {"site": "a.kz", "url": "https://a.kz/1", "q": "Мангистау*"}
+    for name, query in canned_queries().items():
+        wanted = {p: params[p] for p in re.findall(r":(\w+)", query["sql"])}
+        conn.execute(query["sql"], wanted).fetchall()  # each documented query runs
+
+
+def test_serve_refuses_a_busy_port_and_a_missing_archive(tmp_path):
+    path = tmp_path / "archive.db"
+    Archive(path).close()
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = CliRunner().invoke(cli, ["serve", "--db", str(path), "--port", str(port)])
+    assert result.exit_code == 1 and f"cannot serve on 127.0.0.1:{port}" in result.output
+    missing = CliRunner().invoke(cli, ["serve", "--db", str(tmp_path / "none.db")])
+    assert missing.exit_code == 1 and "archive not found" in missing.output

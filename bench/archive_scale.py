@@ -188,7 +188,7 @@ def fts(db: Path, repeats: int) -> dict:
 STEMMED_EXTRA = ("Мангистауская", "областях", "форумы", "министров", "облысында")
 
 
-def search_latency(db: Path, repeats: int) -> dict:
+def search_latency(db: Path, repeats: int, candidate_runs: list[int | None] | None = None) -> dict:
     """Top 20 through archive.search.search (what `crawler search` runs, snippets included),
     plain and stemmed, bounded ranking against ranking every match; index size per article."""
     from archive.search import RANK_CANDIDATES, search
@@ -201,7 +201,7 @@ def search_latency(db: Path, repeats: int) -> dict:
         "stemmed": (True, QUERIES + STEMMED_EXTRA),
     }
     for label, (stemmed, queries) in plans.items():
-        for candidates in (RANK_CANDIDATES, None):
+        for candidates in candidate_runs or (RANK_CANDIDATES, None):
             name = f"{label}, {'newest ' + str(candidates) if candidates else 'all'} ranked"
             lat, per_query = [], {}
             for q in queries:
@@ -361,6 +361,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=1000, help="pages per transaction while building")
     parser.add_argument("--repeats", type=int, default=5, help="runs of each FTS query")
     parser.add_argument("--formats", default="jsonl,parquet")
+    parser.add_argument("--candidates", help="search: ranking bounds to compare, e.g. 10000,2000,0 (0: all)")
     parser.add_argument("--runs", type=int, default=1, help="export: runs of each (medians reported)")
     parser.add_argument("--cold", action="store_true", help="export: evict the archive from the page cache first")
     parser.add_argument("--workers", help="export: CRAWLER_EXPORT_WORKERS values to compare, e.g. 0,2")
@@ -376,7 +377,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.what in ("fts", "all"):
         result["fts"] = fts(args.db, args.repeats)
     if args.what in ("search", "all"):
-        result["search"] = search_latency(args.db, args.repeats)
+        runs = [int(c) or None for c in args.candidates.split(",")] if args.candidates else None
+        result["search"] = search_latency(args.db, args.repeats, runs)
     if args.what in ("export", "all"):
         result["export"] = export(args.db, args.formats.split(","), work, runs=args.runs, cold=args.cold,
                                   workers=args.workers.split(",") if args.workers else None)

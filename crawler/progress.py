@@ -77,6 +77,7 @@ class CrawlProgress:
         self.total_rate = Rate()
         self.task = None
         self.live = None
+        self._rerouted: list[tuple[logging.StreamHandler, object]] = []
         self.started = time.monotonic()
 
     @classmethod
@@ -103,8 +104,9 @@ class CrawlProgress:
         return meta.get("site") if "discovery" not in meta else None
 
     def request_scheduled(self, request, spider=None):
-        # A retry is the same article again: counted once, when first queued.
-        if (site := self._article_site(request)) and not request.meta.get("retry_times"):
+        # A retry or a redirect is the same article again: counted once, when first queued.
+        meta = request.meta
+        if (site := self._article_site(request)) and not (meta.get("retry_times") or meta.get("redirect_times")):
             self.queued[site] += 1
 
     def response_received(self, response, request, spider=None):
@@ -112,6 +114,7 @@ class CrawlProgress:
             self.fetched[site] += 1
 
     def spider_opened(self, spider=None):
+        self._stderr_before = sys.stderr
         if self.live_wanted:
             from rich.console import Console
             from rich.live import Live
@@ -119,6 +122,7 @@ class CrawlProgress:
             self.live = Live(self.table(), console=Console(stderr=True), refresh_per_second=2,
                              transient=False)
             self.live.start()
+            self._route_logs_above_the_table()
             period = 1.0
         else:
             period = self.interval
@@ -132,8 +136,20 @@ class CrawlProgress:
             self.live.update(self.table())
             self.live.stop()
             self.live = None
+            for handler, stream in self._rerouted:
+                handler.setStream(stream)
+            self._rerouted = []
         else:
             logger.info("progress (final): %s", self.status_line())
+
+    def _route_logs_above_the_table(self) -> None:
+        # Log handlers made before the table hold the real stderr and would write through
+        # it; rich's stand-in for sys.stderr prints their lines above the table instead.
+        real = {id(sys.__stderr__), id(getattr(self, "_stderr_before", None))}
+        for handler in logging.getLogger().handlers:
+            if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler) \
+                    and id(handler.stream) in real:
+                self._rerouted.append((handler, handler.setStream(sys.stderr)))
 
     # -- figures ---------------------------------------------------------------------------
 

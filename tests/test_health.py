@@ -93,3 +93,28 @@ def test_report_errors_are_one_line(tmp_path):
     result = CliRunner().invoke(cli, ["report", "--db", str(tmp_path / "none.db"), "--out", str(tmp_path / "r.html")])
     assert result.exit_code == 1 and "archive not found" in result.output
     assert not (tmp_path / "r.html").exists()
+
+
+def test_summary_shows_the_last_crawl_and_each_sites_last_good_one(tmp_path):
+    from archive import Archive
+
+    path = tmp_path / "archive.db"
+    with Archive(path) as arc:
+        first = arc.start_crawl(["a", "b"])
+        arc.finish_crawl(first, {"by_site": {"a.kz": {}, "b.kz": {}}, "failed_sites": []}, "ok")
+        second = arc.start_crawl(["a", "b"])
+        arc.finish_crawl(second, {"by_site": {"a.kz": {}, "b.kz": {}}, "failed_sites": ["b.kz"], "pages": 5,
+                                  "errors": 2}, "partial")
+        third = arc.start_crawl(["a"])
+        arc.finish_crawl(third, {"by_site": {"a.kz": {}}, "failed_sites": []}, "failed")
+    result = CliRunner().invoke(cli, ["summary", "--db", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    import json
+
+    data = json.loads(result.output)
+    assert data["last_crawl"]["id"] == third and data["last_crawl"]["status"] == "failed"
+    assert isinstance(data["last_crawl"]["seconds"], int) and data["last_crawl"]["started_at"]
+    by_site = data["last_successful_crawl_by_site"]
+    assert by_site["a.kz"].startswith(f"crawl {second} at ") and by_site["b.kz"].startswith(f"crawl {first} at ")
+    text = CliRunner().invoke(cli, ["summary", "--db", str(path)]).output
+    assert "last_crawl:\n  id: 3\n  status: failed" in text

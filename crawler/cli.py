@@ -131,6 +131,7 @@ def export(db_path, fmt, out, per_article, site, date_from, date_to, language, q
     last crawl, software versions); the same export of the same archive is byte-identical.
     """
     from archive.export import export_corpus
+    from crawler.progress import work_progress
 
     to_stdout = out == "-"
     per_article = per_article or (not to_stdout and (out.endswith(("/", os.sep)) or os.path.isdir(out)))
@@ -140,8 +141,6 @@ def export(db_path, fmt, out, per_article, site, date_from, date_to, language, q
         raise click.UsageError("--per-article needs a directory --out, not -")
     # A bar only for a person watching: not in cron logs, not over data sent to a terminal.
     progress = sys.stderr.isatty() and not (to_stdout and sys.stdout.isatty())
-    from crawler.progress import work_progress
-
     archive = _open_archive(db_path)
     try:
         # Not on a terminal: a timestamped status line every 30 s on stderr instead.
@@ -191,9 +190,8 @@ def summary(db_path, as_json):
 @click.option("--site", help="Only pages of this site.")
 def reextract(db_path, site):
     """Re-run extraction on the stored pages, without fetching anything."""
-    from crawler.reextract import reextract_archive
-
     from crawler.progress import work_progress
+    from crawler.reextract import reextract_archive
 
     archive = _open_archive(db_path)
     try:

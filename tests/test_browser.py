@@ -6,6 +6,7 @@ browser these tests skip, saying so.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import socket
 import subprocess
@@ -40,9 +41,8 @@ def archive(tmp_path_factory):
     return path, facts
 
 
-@pytest.fixture(scope="module")
-def served(archive):
-    path, facts = archive
+@contextlib.contextmanager
+def serving(path):
     port = _free_port()
     proc = subprocess.Popen([sys.executable, "-m", "crawler", "serve", "--db", str(path), "--port", str(port)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -58,10 +58,28 @@ def served(archive):
                 time.sleep(0.2)
         else:
             raise AssertionError("crawler serve did not answer")
-        yield {"base": base, "db": path.stem, **facts}
+        yield base
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def served(archive):
+    path, facts = archive
+    with serving(path) as base:
+        yield {"base": base, "db": path.stem, **facts}
+
+
+def test_sample_site_crawl_served_finds_the_example_article_by_an_inflected_word(crawled):
+    # The real crawl of the sample site: its example article says «Мангистауской области».
+    from conftest import EXAMPLE_PATH
+
+    with serving(crawled["db"]) as base:
+        q = urllib.parse.quote("Мангистауская")
+        dom = dump_dom(CHROMIUM, f"{base}/{crawled['db'].stem}/stemmed_search?q={q}")
+    assert EXAMPLE_PATH in dom
+    assert "[Мангистауской]" in dom
 
 
 def test_bare_inflected_word_finds_the_example_article(served):

@@ -20,7 +20,8 @@ from archive.stemming import stem_query
 
 
 def _stem_query(query):
-    return stem_query(query) if query else ""
+    # The page first opens with an empty box: an empty phrase matches nothing, quietly.
+    return (stem_query(query) if query and query.strip() else "") or '""'
 
 
 def _stem_snippet(text, language, query):

@@ -39,6 +39,7 @@ def test_canned_queries_run_on_an_archive(tmp_path):
     datasette_plugin.prepare_connection(conn)
     rows = conn.execute(STEMMED_SEARCH_SQL, {"q": "Мангистауская"}).fetchall()
     assert [r[4] for r in rows] == ["https://a.kz/1"] and "[Мангистауской]" in rows[0][5]
+    assert conn.execute(STEMMED_SEARCH_SQL, {"q": ""}).fetchall() == []  # the page's first, empty load
     params = {"site": "a.kz", "url": "https://a.kz/1", "q": "Мангистау*"}
     for name, query in canned_queries().items():
         wanted = {p: params[p] for p in re.findall(r":(\w+)", query["sql"])}

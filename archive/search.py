@@ -77,6 +77,9 @@ def rebuild_stem_index(db) -> int:
     db.execute(f"INSERT INTO {STEM_FTS} ({STEM_FTS}) VALUES ('delete-all')")
     db.execute(f"DELETE FROM {STEM_LOG}")
     count = 0
+    total = db.execute("SELECT count(*) FROM articles").fetchone()[0]
+    if total:
+        logger.warning("building the stemmed search index over %d articles (once)", total)
     rows = db.execute("SELECT id, title, text, language FROM articles ORDER BY id")
     insert = f"INSERT INTO {STEM_FTS} (rowid, title, text) VALUES (?, ?, ?)"
     batch = []
@@ -86,6 +89,8 @@ def rebuild_stem_index(db) -> int:
             db.conn.executemany(insert, batch)
             count += len(batch)
             batch = []
+            if count % 50_000 == 0:
+                logger.warning("stemmed search index: %d of %d articles", count, total)
     db.conn.executemany(insert, batch)
     count += len(batch)
     db.execute(

@@ -60,7 +60,7 @@ def build_metadata(database: str) -> dict:
     tables = {name: {"hidden": True} for name in INTERNAL_TABLES}
     tables["articles"] = {
         "description": "One row per story. The search box takes the README's syntax "
-                       "(форум*, \"a phrase\", OR, NOT); for every word form use the "
+                       "(форум*, \"a phrase\", OR, NOT); for every word form use the box above or the "
                        "'stemmed search' query.",
         "label_column": "title",
         "fts_table": "articles_fts",

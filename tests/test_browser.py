@@ -91,6 +91,9 @@ def test_bare_inflected_word_finds_the_example_article(served):
     q = urllib.parse.quote("мангистауск*")
     dom = dump_dom(CHROMIUM, f"{served['base']}/{served['db']}/articles?_search={q}")
     assert served["example_url"] in dom
+    # ... and offers the stemmed search next to it.
+    form = re.search(r'<form[^>]*action="([^"]+)"[^>]*id="stemmed-search"', dom)
+    assert form and form.group(1) == f"/{served['db']}/stemmed_search"
 
 
 def test_database_page_lists_articles_first_and_hides_internal_tables(served):

@@ -10,6 +10,7 @@ import contextlib
 import json
 import logging
 import os
+import sqlite3
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -240,6 +241,13 @@ class Archive:
                 if not stem_index_current(self.db):
                     logger.warning("stemmers changed: rebuilding the stemmed search index")
                     rebuild_stem_index(self.db)
+        except sqlite3.OperationalError as exc:
+            if "readonly" not in str(exc) and "read-only" not in str(exc):
+                self.db.close()
+                raise
+            # A read-only file still opens for reading; the next writer catches up.
+            logger.warning("%s is read-only: the stemmed search index is not brought up to date",
+                           self.path)
         except BaseException:
             self.db.close()
             raise

@@ -186,3 +186,4 @@ def test_writes_inside_a_callers_transaction_are_indexed_before_it_commits(arc):
     arc.db.execute("COMMIT")
     assert pending_changes(arc.db) == 0
     assert found(arc.db, "учитель") == {one}
+

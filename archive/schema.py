@@ -219,11 +219,45 @@ def _m003_near_duplicates_and_translations(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE neardup_config (key TEXT PRIMARY KEY, value TEXT)")
 
 
+def _warc_records_and_imports(db: sqlite_utils.Database) -> None:
+    # Where a page's response record is in a WARC file (crawl --warc or crawler import),
+    # so that an export can copy the record as it came off the wire.
+    for column, kind in (("warc_file", "TEXT"), ("warc_offset", "INTEGER"), ("warc_length", "INTEGER")):
+        db.execute(f"ALTER TABLE pages ADD COLUMN {column} {kind}")
+    # crawler import: how far each WARC file was read (a killed import resumes after the
+    # last record it finished) and every record it skipped, with the reason.
+    db.execute(
+        """
+        CREATE TABLE warc_imports (
+            path TEXT PRIMARY KEY,
+            size INTEGER,
+            next_offset INTEGER NOT NULL DEFAULT 0,
+            records INTEGER NOT NULL DEFAULT 0,
+            finished_at TEXT,
+            crawl_id INTEGER REFERENCES crawls(id)
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE warc_skips (
+            id INTEGER PRIMARY KEY,
+            crawl_id INTEGER REFERENCES crawls(id),
+            path TEXT NOT NULL,
+            offset INTEGER,
+            url TEXT,
+            reason TEXT NOT NULL
+        )
+        """
+    )
+
+
 # Append only: a released migration never changes, a new one goes at the end.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m001_initial,
     _m002_versions_and_run_counts,
     _m003_near_duplicates_and_translations,
+    _warc_records_and_imports,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

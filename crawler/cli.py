@@ -62,12 +62,14 @@ def cli():
               help="Re-fetch known articles published in the last N days (news gets edited).")
 @click.option("--neardup-threshold", type=click.FloatRange(0, 1, min_open=True), default=None,
               help="Similarity (0-1] at which two texts are near-duplicates (default 0.4).")
+@click.option("--warc", "warc_dir", type=click.Path(file_okay=False),
+              help="Also write every HTTP exchange, as received, into gzip'd WARC files in this directory.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a Scrapy setting (repeatable).")
 @click.option("--log-level", default="INFO", show_default=True,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
 @click.option("--log-file", type=click.Path(dir_okay=False), help="Write the log to this file.")
 @click.option("-q", "--quiet", is_flag=True, help="Log warnings and errors only; print just the summary line.")
-def crawl(targets, db_path, since, limit, base_url, refresh, recheck_days, neardup_threshold, overrides,
+def crawl(targets, db_path, since, limit, base_url, refresh, recheck_days, neardup_threshold, warc_dir, overrides,
           log_level, log_file, quiet):
     """Crawl TARGETS into the archive.
 
@@ -91,6 +93,8 @@ def crawl(targets, db_path, since, limit, base_url, refresh, recheck_days, neard
         settings[key.strip()] = value
     if neardup_threshold is not None:
         settings["NEARDUP_THRESHOLD"] = neardup_threshold
+    if warc_dir:
+        settings["WARC_DIR"] = os.path.abspath(warc_dir)
     try:
         summary = run_crawl(list(targets), db_path, since=since, limit=limit, base_url=base_url,
                             refresh=refresh, recheck_days=recheck_days, settings=settings,

@@ -103,6 +103,8 @@ class ArchivePipeline:
             "body": item.body if self.store_bodies else None,
             "error": item.error,
         }
+        if item.warc is not None:
+            page["warc_file"], page["warc_offset"], page["warc_length"] = item.warc
         if item.not_modified and item.known_article_url and not item.error:
             _, result = self.archive.touch_article(item.known_article_url, page, crawl_id=self.crawl_id,
                                                    seen_at=item.fetched_at)

@@ -159,6 +159,33 @@ def export(db_path, fmt, out, per_article, site, date_from, date_to, language, q
     click.echo(f"exported {result.rows} articles to {where}{note}", err=to_stdout)
 
 
+@cli.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@DB_OPTION
+@click.option("--site", help="Keep only pages of this site (a profile name or a host).")
+@click.option("--from", "date_from", callback=_iso_date, help="Keep articles published on or after this day.")
+@click.option("--to", "date_to", callback=_iso_date, help="Keep articles published on or before this day.")
+@click.option("--workers", type=click.IntRange(min=0), help="Extraction processes (default: one per core).")
+def import_(files, db_path, site, date_from, date_to, workers):
+    """Build or update the archive from WARC FILES (.warc.gz or .warc), resumably."""
+    from crawler.lock import ArchiveLocked
+    from crawler.warc_import import ImportError_, import_warcs
+
+    try:
+        result = import_warcs(list(files), db_path, site=site, date_from=date_from, date_to=date_to,
+                              workers=workers)
+    except ArchiveLocked as exc:
+        click.echo(f"crawler: {exc}", err=True)
+        sys.exit(EXIT_LOCKED)
+    except ImportError_ as exc:
+        raise click.ClickException(str(exc))
+    skipped = sum(result["skipped"].values())
+    click.echo(f"import {result['crawl_id']} {result['status']}: {result['pages']} pages, "
+               f"{result['articles_new']} new, {result['articles_updated']} updated, "
+               f"{result['articles_unchanged']} unchanged, {result['duplicates']} duplicates, "
+               f"{result['errors']} errors, {skipped} records skipped -> {db_path}")
+
+
 @cli.command()
 @DB_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")

@@ -111,7 +111,8 @@ def crawl(targets, db_path, since, limit, base_url, refresh, recheck_days, neard
 
 @cli.command()
 @DB_OPTION
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet", "txt"]), required=True)
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet", "txt", "warc", "wacz"]),
+              required=True)
 @click.option("--out", required=True,
               help="Output file, - for stdout, or (txt) a directory ending in / for one file per article.")
 @click.option("--per-article", is_flag=True, help="txt: one file per article in the --out directory.")
@@ -145,6 +146,8 @@ def export(db_path, fmt, out, per_article, site, date_from, date_to, language, q
     # A bar only for a person watching: not in cron logs, not over data sent to a terminal.
     progress = sys.stderr.isatty() and not (to_stdout and sys.stdout.isatty())
     archive = _open_archive(db_path)
+    if fmt in ("warc", "wacz"):  # the pages' HTTP records, not article rows
+        from archive.warc_export import export_warc as export_corpus  # noqa: F811
     try:
         result = export_corpus(
             archive, fmt, sys.stdout if to_stdout else out, per_article=per_article,
@@ -184,6 +187,9 @@ def import_(files, db_path, site, date_from, date_to, workers):
                f"{result['articles_new']} new, {result['articles_updated']} updated, "
                f"{result['articles_unchanged']} unchanged, {result['duplicates']} duplicates, "
                f"{result['errors']} errors, {skipped} records skipped -> {db_path}")
+    if result["files"].get("unreadable"):
+        click.echo(f"crawler: {result['files']['unreadable']} file(s) held no usable WARC record", err=True)
+        sys.exit(EXIT_TARGETS_FAILED)
 
 
 @cli.command()

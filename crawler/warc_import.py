@@ -104,6 +104,13 @@ def _metadata_fields(record) -> dict[str, str]:
     return fields
 
 
+def _describe(exc: Exception, limit: int = 120) -> str:
+    """One short printable line for a reader's exception (its message may quote binary data)."""
+    text = "".join(c if c.isprintable() else "?" for c in str(exc))
+    text = text if len(text) <= limit else text[:limit] + "..."
+    return f"{type(exc).__name__}: {text}"
+
+
 def _next_member(fh, start: int) -> int | None:
     """Offset of the first gzip member at or after ``start`` that holds a WARC record."""
     fh.seek(start)
@@ -205,7 +212,7 @@ class WarcImporter:
             except Exception as exc:  # noqa: BLE001 - corrupt gzip or WARC: resync
                 if pending is not None:
                     yield pending
-                return offset, f"unreadable record: {type(exc).__name__}: {exc}"
+                return offset, f"unreadable record: {_describe(exc)}"
             kind = record.rec_type
             url = record.rec_headers.get_header("WARC-Target-URI")
             errors_before = it.err_count
@@ -231,7 +238,7 @@ class WarcImporter:
             except Exception as exc:  # noqa: BLE001
                 if pending is not None:
                     yield pending
-                return offset, f"unreadable record: {type(exc).__name__}: {exc}"
+                return offset, f"unreadable record: {_describe(exc)}"
             short = getattr(record.raw_stream, "limit", 0)
             if unit is not None and not unit.skip and short:
                 unit.skip = f"truncated: {short} bytes fewer than its Content-Length"
@@ -302,7 +309,7 @@ class WarcImporter:
         try:
             body = record.content_stream().read(self.max_record + 1)
         except Exception as exc:  # noqa: BLE001 - a broken gzip/chunked payload
-            unit.skip = f"undecodable payload: {type(exc).__name__}: {exc}"
+            unit.skip = f"undecodable payload: {_describe(exc)}"
             return
         if len(body) > self.max_record:
             unit.skip = f"payload over {self.max_record} bytes once decoded"
@@ -480,7 +487,10 @@ class WarcImporter:
                 self.counts["files/resumed"] += 1
         self._progress[path] = (start, records)
         max_pending = 2 * max(1, self.workers)
+        readable = 0
         for unit in self._units(path, start):
+            # something usable: a page or a well-formed record; a file of skips only gave nothing
+            readable += unit.page is not None or unit.count is not None
             self._prepare(unit)
             self._window.append(unit)
             self._drain(limit=max_pending)
@@ -488,6 +498,9 @@ class WarcImporter:
         self._commit(finished_path=path)
         del self._progress[path]
         self.counts["files/imported"] += 1
+        if not readable:
+            logger.error("%s: no usable WARC record from byte %d on", path, start)
+            self.counts["files/unreadable"] += 1
 
     def _stats(self) -> dict:
         c = self.counts

@@ -182,6 +182,9 @@ def import_(files, db_path, site, date_from, date_to, workers):
         sys.exit(EXIT_LOCKED)
     except ImportError_ as exc:
         raise click.ClickException(str(exc))
+    except Exception as exc:  # the archive unusable, a disk full, ...: the crawls row says interrupted
+        click.echo(f"crawler: could not run: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(EXIT_CANNOT_RUN)
     skipped = sum(result["skipped"].values())
     click.echo(f"import {result['crawl_id']} {result['status']}: {result['pages']} pages, "
                f"{result['articles_new']} new, {result['articles_updated']} updated, "

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import zlib
 from pathlib import Path
 
 import pytest
@@ -294,6 +295,37 @@ def test_bad_records_are_skipped_with_reasons_and_the_import_goes_on(tmp_path):
     assert skipped["not HTML"] == 1 and skipped["record too large"] == 1 and skipped["truncated"] == 2
     # every warc_skips row counted, and the not-HTML page (a pages row with its error)
     assert sum(skipped.values()) == _query(db, "SELECT count(*) FROM warc_skips")[0][0] + 1
+
+
+def test_a_300_mb_record_streams_past_in_bounded_memory(tmp_path):
+    size = 300 * 2**20
+    http = (b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: " + str(size).encode()
+            + b"\r\n\r\n")
+    head = (b"WARC/1.1\r\nWARC-Type: response\r\nWARC-Target-URI: http://127.0.0.1:9/news/very-big-page-story/\r\n"
+            b"WARC-Date: 2025-03-01T00:00:00Z\r\nWARC-Record-ID: <urn:uuid:00000000-0000-0000-0000-000000000001>\r\n"
+            b"Content-Type: application/http; msgtype=response\r\nContent-Length: "
+            + str(len(http) + size).encode() + b"\r\n\r\n")
+    warc = tmp_path / "big.warc.gz"
+    with open(warc, "wb") as fh:
+        z = zlib.compressobj(6, zlib.DEFLATED, 31)
+        fh.write(z.compress(head + http))
+        block = bytes(1 << 20)
+        for _ in range(size >> 20):
+            fh.write(z.compress(block))
+        fh.write(z.compress(b"\r\n\r\n") + z.flush())
+        fh.write(gzip.compress(_response("http://127.0.0.1:9/news/small-page-after-it/", _html(1))))
+    # A wrapper process whose only child is the import: its children's peak RSS is the import's.
+    wrapper = ("import resource, subprocess, sys; code = subprocess.run(sys.argv[1:]).returncode; "
+               "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(code)")
+    result = subprocess.run([sys.executable, "-c", wrapper, sys.executable, "-m", "crawler", "import", str(warc),
+                             "--db", str(tmp_path / "big.db"), "--workers", "0"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    peak_kb = int(result.stdout.strip().splitlines()[-1])
+    assert peak_kb < 200 * 1024, f"import peaked at {peak_kb // 1024} MB for a 300 MB record"
+    assert _query(tmp_path / "big.db", "SELECT reason FROM warc_skips") == [
+        (f"record too large: {len(http) + size} bytes declared, limit {16 * 2**20}",)]
+    assert _query(tmp_path / "big.db", "SELECT count(*) FROM articles") == [(1,)]
 
 
 def test_a_file_that_is_not_a_warc_fails_clearly(tmp_path):

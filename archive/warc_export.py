@@ -22,6 +22,7 @@ import io
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 import uuid
@@ -72,8 +73,9 @@ def _record_id(*parts) -> str:
     return f"<urn:uuid:{uuid.uuid5(_ID_NAMESPACE, ':'.join(map(str, parts)))}>"
 
 
-def _captured_bytes(page: dict) -> bytes | None:
-    """The page's response record as stored in its WARC file, one gzip member; None if gone."""
+def _captured_bytes(page: dict) -> tuple[bytes, str] | None:
+    """The page's response record as stored in its WARC file (one gzip member) and its
+    WARC-Date; None if it is gone or unreadable."""
     path, offset, length = page.get("warc_file"), page.get("warc_offset"), page.get("warc_length")
     if not path or offset is None or not length:
         return None
@@ -90,14 +92,15 @@ def _captured_bytes(page: dict) -> bytes | None:
     if not data.startswith(b"\x1f\x8b"):  # from an uncompressed WARC: make it a member of ours
         data = gzip.compress(data, mtime=0)
     try:
-        head = gzip.decompress(data)[:9]
+        head = gzip.decompress(data)[:4096]
     except (OSError, EOFError) as exc:
         logger.warning("captured record of page %s is not readable gzip (%s): rebuilding it", page["id"], exc)
         return None
-    if not head.startswith(b"WARC/"):
+    date = re.search(rb"\r\nWARC-Date: *([^\r\n]+)", head)
+    if not head.startswith(b"WARC/") or date is None:
         logger.warning("captured record of page %s is not a WARC record: rebuilding it", page["id"])
         return None
-    return data
+    return data, date.group(1).decode("ascii", "replace").strip()
 
 
 def _rebuilt_records(writer: WARCWriter, page: dict, body: bytes) -> list:
@@ -125,9 +128,12 @@ def _rebuilt_records(writer: WARCWriter, page: dict, body: bytes) -> list:
     return [response, metadata]
 
 
-def write_warc(archive: Archive, out: str, pages_index: str | None = None, **filters) -> WarcExportResult:
-    """Write the response records of the selected articles into the gzip'd WARC ``out``."""
+def write_warc(archive: Archive, out: str, pages_index: str | None = None, name: str | None = None,
+               **filters) -> WarcExportResult:
+    """Write the response records of the selected articles into the gzip'd WARC ``out``
+    (``name``: the file name its warcinfo record gives, by default ``out``'s)."""
     result = WarcExportResult()
+    name = name or os.path.basename(out)
     db = archive.db
     state = archive_state(db)
     with open(out, "xb") as fh, contextlib.ExitStack() as stack:
@@ -136,14 +142,14 @@ def write_warc(archive: Archive, out: str, pages_index: str | None = None, **fil
             index = stack.enter_context(open(pages_index, "w", encoding="utf-8"))
             index.write(json.dumps({"format": "json-pages-1.0", "id": "pages", "title": "All Pages"}) + "\n")
         writer = WARCWriter(fh, gzip=True, warc_version="1.1")
-        info = writer.create_warcinfo_record(os.path.basename(out), {
+        info = writer.create_warcinfo_record(name, {
             "software": "news-archive-crawler export (warcio)",
             "format": "WARC File Format 1.1",
             "description": "articles selected from a news archive: " + json.dumps(
                 {k: v for k, v in sorted(filters.items()) if v is not None}, ensure_ascii=False),
         })
         info.rec_headers.replace_header("WARC-Date", _warc_date(state.get("last_crawl_finished_at")))
-        info.rec_headers.replace_header("WARC-Record-ID", _record_id("warcinfo", os.path.basename(out)))
+        info.rec_headers.replace_header("WARC-Record-ID", _record_id("warcinfo", name))
         writer.write_record(info)
         for article in _selection(archive, **filters):
             page_id = article.get("page_id")
@@ -152,11 +158,13 @@ def write_warc(archive: Archive, out: str, pages_index: str | None = None, **fil
                 logger.warning("article %s has no stored page: left out of the WARC", article["id"])
                 continue
             page = dict(zip([d[0] for d in db.execute("SELECT * FROM pages LIMIT 0").description], row))
-            data = _captured_bytes(page)
-            if data is not None:
+            captured = _captured_bytes(page)
+            if captured is not None:
+                data, date = captured
                 fh.write(data)
                 result.captured += 1
             else:
+                date = _warc_date(page.get("fetched_at"))
                 body = archive.page_body(page["id"])
                 if body is None:
                     logger.warning("page %s has no stored body: article %s left out of the WARC",
@@ -169,7 +177,8 @@ def write_warc(archive: Archive, out: str, pages_index: str | None = None, **fil
             if index is not None:
                 entry = {"id": uuid.uuid5(_ID_NAMESPACE, f"article:{article['id']}").hex,
                          "url": page.get("final_url") or page["url"],
-                         "ts": _warc_date(page.get("fetched_at")), "title": article.get("title") or ""}
+                         # the record's own date: wacz matches pages to records by url and time
+                         "ts": date, "title": article.get("title") or ""}
                 index.write(json.dumps(entry, ensure_ascii=False) + "\n")
     return result
 
@@ -193,7 +202,7 @@ def export_warc(archive: Archive, fmt: str, out: str, *, manifest: bool | str = 
     if fmt == "warc":
         staging = out + ".partial"
         try:
-            result = write_warc(archive, staging, **filters)
+            result = write_warc(archive, staging, name=os.path.basename(out), **filters)
             os.replace(staging, out)
         finally:
             if os.path.exists(staging):
@@ -238,5 +247,8 @@ def _write_wacz(archive: Archive, out: str, **filters) -> WarcExportResult:
             code = wacz_main(["create", "-o", staging, "-p", pages, "--title", stem, warc])
         if code != 0 or not os.path.exists(staging):
             raise ValueError(f"wacz could not package the WARC: {chatter.getvalue().strip()[-300:]}")
+        unmatched = chatter.getvalue().count("unable to find a match")
+        if unmatched:  # a page the index would not list: a bug here, not bad input
+            raise ValueError(f"wacz found no record for {unmatched} of the pages index's entries")
         shutil.move(staging, out)
     return result

@@ -201,10 +201,10 @@ class WarcCaptureMiddleware:
         meta[META_KEY] = where[0]
         self.stats.inc_value("warc/records", 3)
         self.stats.set_value("warc/bytes", w.bytes_written)
+        self.stats.set_value("warc/files", len(w.files))
 
     def spider_closed(self, spider):
         self.writer.close()
-        self.stats.set_value("warc/files", len(self.writer.files))
         logger.info("WARC: %d file(s), %d bytes in %s", len(self.writer.files), self.writer.bytes_written,
                     self.writer.directory)
 

@@ -105,6 +105,9 @@ def test_capture_points_each_page_at_its_wire_record(warc_crawl):
                 kinds[record.rec_type] = kinds.get(record.rec_type, 0) + 1
     assert kinds["response"] == kinds["request"] == kinds["metadata"] > len(pages)  # discovery too
     assert kinds["warcinfo"] == len(warc_crawl["warcs"])
+    warc_stats = json.loads(_query(db, "SELECT stats FROM crawls")[0][0])["warc"]
+    assert warc_stats["records"] == sum(kinds.values()) - kinds["warcinfo"]
+    assert warc_stats["files"] == len(warc_crawl["warcs"]) and "errors" not in warc_stats
 
 
 def test_writer_rotates_files_by_size(tmp_path):
@@ -360,7 +363,8 @@ def test_export_warc_rebuilds_uncaptured_pages_and_is_repeatable(crawled, tmp_pa
             elif record.rec_type == "metadata":
                 notes += b"rebuilt: true" in record.content_stream().read()
     assert responses == marked == notes == rows
-    again = tmp_path / "again.warc.gz"
+    (tmp_path / "again").mkdir()
+    again = tmp_path / "again" / "corpus.warc.gz"
     assert run_cli("export", "--db", str(crawled["db"]), "--format", "warc", "--out", str(again)).returncode == 0
     assert again.read_bytes() == out.read_bytes()
 

@@ -146,9 +146,11 @@ class ArchivePipeline:
         row["discovery"] = {k.removeprefix("discovery/"): v for k, v in sorted(stats.items())
                             if k.startswith("discovery/")}
         row["failed_sites"] = failed_sites(list(spider.profiles), row["by_site"])
+        # crawl --warc: files, records, bytes, and records that could not be written
+        row["warc"] = {k.removeprefix("warc/"): v for k, v in sorted(stats.items()) if k.startswith("warc/")}
         if row["failed_sites"] and len(row["failed_sites"]) == len(spider.profiles):
             status = "failed"
-        elif row["errors"] or row["discovery_errors"] or row["failed_sites"]:
+        elif row["errors"] or row["discovery_errors"] or row["failed_sites"] or row["warc"].get("errors"):
             status = "partial"
         else:
             status = "ok"

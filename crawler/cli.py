@@ -172,7 +172,7 @@ def export(db_path, fmt, out, per_article, site, date_from, date_to, language, q
 def import_(files, db_path, site, date_from, date_to, workers):
     """Build or update the archive from WARC FILES (.warc.gz or .warc), resumably."""
     from crawler.lock import ArchiveLocked
-    from crawler.warc_import import ImportError_, import_warcs
+    from crawler.warc_import import WarcImportError, import_warcs
 
     try:
         result = import_warcs(list(files), db_path, site=site, date_from=date_from, date_to=date_to,
@@ -180,7 +180,7 @@ def import_(files, db_path, site, date_from, date_to, workers):
     except ArchiveLocked as exc:
         click.echo(f"crawler: {exc}", err=True)
         sys.exit(EXIT_LOCKED)
-    except ImportError_ as exc:
+    except WarcImportError as exc:
         raise click.ClickException(str(exc))
     except Exception as exc:  # the archive unusable, a disk full, ...: the crawls row says interrupted
         click.echo(f"crawler: could not run: {type(exc).__name__}: {exc}", err=True)

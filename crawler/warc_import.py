@@ -61,7 +61,7 @@ def page_functions():
     return check_fetch, extract_job
 
 
-class ImportError_(RuntimeError):
+class WarcImportError(RuntimeError):
     """The import could not run at all (no usable file, archive unusable)."""
 
 
@@ -444,7 +444,7 @@ class WarcImporter:
         paths = [progress_db.file_key(p) for p in paths]
         missing = [p for p in paths if not os.path.isfile(p)]
         if missing:
-            raise ImportError_(f"no such WARC file: {missing[0]}")
+            raise WarcImportError(f"no such WARC file: {missing[0]}")
         self.crawl_id = self.archive.start_crawl(
             [f"import:{os.path.basename(p)}" for p in paths],
             {"import": paths, "site": self.site, "date_from": self.date_from, "date_to": self.date_to,

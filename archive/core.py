@@ -74,6 +74,9 @@ PAGE_FIELDS = (
     "fetched_at",
     "body",
     "error",
+    "warc_file",
+    "warc_offset",
+    "warc_length",
 )
 # Only these response headers are worth keeping: they explain the body (type, language),
 # enable conditional re-fetching (etag, last-modified) and record politeness signals.
@@ -364,6 +367,10 @@ class Archive:
             "body_size": body_size,
             "error": page.get("error"),
         }
+        if page.get("warc_file"):
+            # where the page's response record is (crawl --warc, crawler import)
+            row.update(warc_file=page["warc_file"], warc_offset=page.get("warc_offset"),
+                       warc_length=page.get("warc_length"))
         with self._write():
             table = self.db["pages"]
             table.insert(row)

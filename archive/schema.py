@@ -233,6 +233,37 @@ def _m005_health_indexes(db: sqlite_utils.Database) -> None:
     db["articles"].create_index(["first_seen_at"], index_name="idx_articles_first_seen_at")
     db["articles"].create_index(["updated_at"], index_name="idx_articles_updated_at")
     db["pages"].create_index(["fetched_at"], index_name="idx_pages_fetched_at")
+def _m006_warc_records_and_imports(db: sqlite_utils.Database) -> None:
+    # Where a page's response record is in a WARC file (crawl --warc or crawler import),
+    # so that an export can copy the record as it came off the wire.
+    for column, kind in (("warc_file", "TEXT"), ("warc_offset", "INTEGER"), ("warc_length", "INTEGER")):
+        db.execute(f"ALTER TABLE pages ADD COLUMN {column} {kind}")
+    # crawler import: how far each WARC file was read (a killed import resumes after the
+    # last record it finished) and every record it skipped, with the reason.
+    db.execute(
+        """
+        CREATE TABLE warc_imports (
+            path TEXT PRIMARY KEY,
+            size INTEGER,
+            next_offset INTEGER NOT NULL DEFAULT 0,
+            records INTEGER NOT NULL DEFAULT 0,
+            finished_at TEXT,
+            crawl_id INTEGER REFERENCES crawls(id)
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE warc_skips (
+            id INTEGER PRIMARY KEY,
+            crawl_id INTEGER REFERENCES crawls(id),
+            path TEXT NOT NULL,
+            offset INTEGER,
+            url TEXT,
+            reason TEXT NOT NULL
+        )
+        """
+    )
 
 
 # Append only: a released migration never changes, a new one goes at the end.
@@ -242,6 +273,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m003_near_duplicates_and_translations,
     _m004_stemmed_search,
     _m005_health_indexes,
+    _m006_warc_records_and_imports,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

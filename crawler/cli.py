@@ -62,12 +62,14 @@ def cli():
               help="Re-fetch known articles published in the last N days (news gets edited).")
 @click.option("--neardup-threshold", type=click.FloatRange(0, 1, min_open=True), default=None,
               help="Similarity (0-1] at which two texts are near-duplicates (default 0.4).")
+@click.option("--warc", "warc_dir", type=click.Path(file_okay=False),
+              help="Also write every HTTP exchange, as received, into gzip'd WARC files in this directory.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a Scrapy setting (repeatable).")
 @click.option("--log-level", default="INFO", show_default=True,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
 @click.option("--log-file", type=click.Path(dir_okay=False), help="Write the log to this file.")
 @click.option("-q", "--quiet", is_flag=True, help="Log warnings and errors only; print just the summary line.")
-def crawl(targets, db_path, since, limit, base_url, refresh, recheck_days, neardup_threshold, overrides,
+def crawl(targets, db_path, since, limit, base_url, refresh, recheck_days, neardup_threshold, warc_dir, overrides,
           log_level, log_file, quiet):
     """Crawl TARGETS into the archive.
 
@@ -91,6 +93,8 @@ def crawl(targets, db_path, since, limit, base_url, refresh, recheck_days, neard
         settings[key.strip()] = value
     if neardup_threshold is not None:
         settings["NEARDUP_THRESHOLD"] = neardup_threshold
+    if warc_dir:
+        settings["WARC_DIR"] = os.path.abspath(warc_dir)
     try:
         summary = run_crawl(list(targets), db_path, since=since, limit=limit, base_url=base_url,
                             refresh=refresh, recheck_days=recheck_days, settings=settings,
@@ -107,7 +111,8 @@ def crawl(targets, db_path, since, limit, base_url, refresh, recheck_days, neard
 
 @cli.command()
 @DB_OPTION
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet", "txt"]), required=True)
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet", "txt", "warc", "wacz"]),
+              required=True)
 @click.option("--out", required=True,
               help="Output file, - for stdout, or (txt) a directory ending in / for one file per article.")
 @click.option("--per-article", is_flag=True, help="txt: one file per article in the --out directory.")
@@ -142,6 +147,8 @@ def export(db_path, fmt, out, per_article, site, date_from, date_to, language, q
     # A bar only for a person watching: not in cron logs, not over data sent to a terminal.
     progress = sys.stderr.isatty() and not (to_stdout and sys.stdout.isatty())
     archive = _open_archive(db_path)
+    if fmt in ("warc", "wacz"):  # the pages' HTTP records, not article rows
+        from archive.warc_export import export_warc as export_corpus  # noqa: F811
     try:
         # Not on a terminal: a timestamped status line every 30 s on stderr instead.
         with work_progress("exporting", None, live=False) as advance:
@@ -156,6 +163,39 @@ def export(db_path, fmt, out, per_article, site, date_from, date_to, language, q
     where = "stdout" if to_stdout else out
     note = f" (manifest {result.manifest})" if result.manifest else ""
     click.echo(f"exported {result.rows} articles to {where}{note}", err=to_stdout)
+
+
+@cli.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@DB_OPTION
+@click.option("--site", help="Keep only pages of this site (a profile name or a host).")
+@click.option("--from", "date_from", callback=_iso_date, help="Keep articles published on or after this day.")
+@click.option("--to", "date_to", callback=_iso_date, help="Keep articles published on or before this day.")
+@click.option("--workers", type=click.IntRange(min=0), help="Extraction processes (default: one per core).")
+def import_(files, db_path, site, date_from, date_to, workers):
+    """Build or update the archive from WARC FILES (.warc.gz or .warc), resumably."""
+    from crawler.lock import ArchiveLocked
+    from crawler.warc_import import WarcImportError, import_warcs
+
+    try:
+        result = import_warcs(list(files), db_path, site=site, date_from=date_from, date_to=date_to,
+                              workers=workers)
+    except ArchiveLocked as exc:
+        click.echo(f"crawler: {exc}", err=True)
+        sys.exit(EXIT_LOCKED)
+    except WarcImportError as exc:
+        raise click.ClickException(str(exc))
+    except Exception as exc:  # the archive unusable, a disk full, ...: the crawls row says interrupted
+        click.echo(f"crawler: could not run: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(EXIT_CANNOT_RUN)
+    skipped = sum(result["skipped"].values())
+    click.echo(f"import {result['crawl_id']} {result['status']}: {result['pages']} pages, "
+               f"{result['articles_new']} new, {result['articles_updated']} updated, "
+               f"{result['articles_unchanged']} unchanged, {result['duplicates']} duplicates, "
+               f"{result['errors']} errors, {skipped} records skipped -> {db_path}")
+    if result["files"].get("unreadable"):
+        click.echo(f"crawler: {result['files']['unreadable']} file(s) held no usable WARC record", err=True)
+        sys.exit(EXIT_TARGETS_FAILED)
 
 
 @cli.command()

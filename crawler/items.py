@@ -26,6 +26,8 @@ class FetchedPage:
     article: dict | None = None
     # Set when the URL was already in the archive: a 304 re-fetch touches this article.
     known_article_url: str | None = None
+    # (file, offset, length) of the response's WARC record, when the crawl captures (--warc).
+    warc: tuple[str, int, int] | None = None
 
     @property
     def not_modified(self) -> bool:

@@ -44,9 +44,12 @@ REDIRECT_MAX_TIMES = 10
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.PoliteRetryMiddleware": 550,
+    # Above every response-side middleware: sees bodies before decompression (see the module).
+    "crawler.warc_capture.WarcCaptureMiddleware": 890,
 }
 # Sitemaps and feeds are checked before parsing: gzip bombs refused, entities/invalid XML reported.
-SPIDER_MIDDLEWARES = {"crawler.middlewares.DiscoveryCheckMiddleware": 60}
+SPIDER_MIDDLEWARES = {"crawler.middlewares.DiscoveryCheckMiddleware": 60,
+                      "crawler.warc_capture.WarcLinkMiddleware": 70}
 RETRY_AFTER_MAX = 300
 RETRY_BACKOFF_BASE = 1.0
 RETRY_BACKOFF_MAX = 60
@@ -93,3 +96,8 @@ EXTRACTION_WORKERS = None  # None: one per usable core; 0: extract in the crawl 
 EXTRACTION_TIMEOUT = 120  # seconds one page may take before its worker is killed (0: no limit)
 EXTRACTION_MAX_PENDING = 0  # pages handed to the pool at once; 0: 2 per worker
 EXTRACTION_MAX_TASKS = 1000  # pages per worker process before it is replaced (0: never)
+
+# WARC capture (crawler/warc_capture.py): a directory turns it on (crawler crawl --warc DIR);
+# a file is closed and the next one started once it passes WARC_MAX_SIZE bytes.
+WARC_DIR = None
+WARC_MAX_SIZE = 1_000_000_000

@@ -103,6 +103,8 @@ class ArchivePipeline:
             "body": item.body if self.store_bodies else None,
             "error": item.error,
         }
+        if item.warc is not None:
+            page["warc_file"], page["warc_offset"], page["warc_length"] = item.warc
         if item.not_modified and item.known_article_url and not item.error:
             _, result = self.archive.touch_article(item.known_article_url, page, crawl_id=self.crawl_id,
                                                    seen_at=item.fetched_at)
@@ -144,9 +146,11 @@ class ArchivePipeline:
         row["discovery"] = {k.removeprefix("discovery/"): v for k, v in sorted(stats.items())
                             if k.startswith("discovery/")}
         row["failed_sites"] = failed_sites(list(spider.profiles), row["by_site"])
+        # crawl --warc: files, records, bytes, and records that could not be written
+        row["warc"] = {k.removeprefix("warc/"): v for k, v in sorted(stats.items()) if k.startswith("warc/")}
         if row["failed_sites"] and len(row["failed_sites"]) == len(spider.profiles):
             status = "failed"
-        elif row["errors"] or row["discovery_errors"] or row["failed_sites"]:
+        elif row["errors"] or row["discovery_errors"] or row["failed_sites"] or row["warc"].get("errors"):
             status = "partial"
         else:
             status = "ok"

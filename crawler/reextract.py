@@ -10,10 +10,9 @@ import logging
 from collections import Counter
 from datetime import datetime, timezone
 
-from crawler.extract import ExtractionError
-from crawler.neardup import DEFAULT_THRESHOLD, NearDupIndexer
 from crawler.items import FetchedPage
-from crawler.pipelines.extraction import build_article, check_fetch
+from crawler.neardup import DEFAULT_THRESHOLD, NearDupIndexer
+from crawler.page import check_fetch, process_fetched
 from crawler.profiles import bundled_profiles, generic_profile
 
 logger = logging.getLogger(__name__)
@@ -48,13 +47,12 @@ def reextract_archive(archive, *, site: str | None = None,
         if problem:
             counts["skipped"] += 1
             continue
-        try:
-            article = build_article(page, profile)
-        except ExtractionError as exc:
+        outcome = process_fetched(page, profile)
+        if outcome.article is None:
             counts["failed"] += 1
-            logger.warning("re-extraction failed for %s: %s", url, exc)
+            logger.warning("re-extraction failed for %s: %s", url, outcome.error)
             continue
-        result = archive.store_article(article, page_id=row["id"], crawl_id=row.get("crawl_id"), seen_at=now)
+        result = archive.store_article(outcome.article, page_id=row["id"], crawl_id=row.get("crawl_id"), seen_at=now)
         counts[result.status] += 1
         if neardup and result.status in ("new", "updated", "duplicate"):
             neardup.index(result.id)

@@ -1,6 +1,6 @@
 """Site profiles: what the crawler knows about one news site.
 
-A profile is a small TOML file (see ``spiders/profiles/``).  A bare homepage URL given on the
+A profile is a small TOML file (see ``crawler/site_profiles/``).  A bare homepage URL given on the
 command line gets a generic profile built on the fly, so every site is crawled through the same
 code path.
 """
@@ -146,9 +146,9 @@ def _profile_from_toml(text: str, source: str) -> SiteProfile:
 
 
 def bundled_profiles() -> dict[str, SiteProfile]:
-    """The profiles shipped in ``spiders/profiles``, by name."""
+    """The profiles shipped in ``crawler/site_profiles``, by name."""
     out = {}
-    for entry in resources.files("spiders").joinpath("profiles").iterdir():
+    for entry in resources.files("crawler").joinpath("site_profiles").iterdir():
         if entry.name.endswith(".toml"):
             profile = _profile_from_toml(entry.read_text(encoding="utf-8"), entry.name)
             out[profile.name] = profile

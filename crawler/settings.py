@@ -10,6 +10,8 @@ from crawler import __version__
 BOT_NAME = "news-archive-crawler"
 SPIDER_MODULES = ["spiders"]
 NEWSPIDER_MODULE = "spiders"
+# The spider `crawler crawl` runs, by name (found in SPIDER_MODULES).
+CRAWL_SPIDER = "news"
 
 USER_AGENT = (
     f"news-archive-crawler/{__version__} (research archive; "

@@ -173,3 +173,18 @@ def resolve_target(target: str, base_url: str | None = None) -> SiteProfile:
             "(or give a homepage URL)"
         )
     return profile.rebased(base_url) if base_url else profile
+
+
+def resolve_targets(targets, base_url: str | None = None) -> dict[str, SiteProfile]:
+    """The profiles of a crawl's TARGETs, by profile name (a later one of a name wins)."""
+    profiles: dict[str, SiteProfile] = {}
+    for target in targets:
+        profile = resolve_target(target, base_url)
+        profiles[profile.name] = profile
+    return profiles
+
+
+def crawl_profiles(settings) -> dict[str, SiteProfile]:
+    """The profiles of the crawl configured by Scrapy ``settings`` (CRAWL_TARGETS,
+    CRAWL_BASE_URL): every component resolves them from there, none asks the spider."""
+    return resolve_targets(settings.getlist("CRAWL_TARGETS"), settings.get("CRAWL_BASE_URL"))

@@ -49,8 +49,12 @@ def run_crawl(targets: list[str], db_path: str, **options) -> dict:
         crawler = process.create_crawler(settings.get("CRAWL_SPIDER"))
         process.crawl(crawler)
         process.start()
-    spider = crawler.spider
-    crawl_id = getattr(spider, "crawl_id", None)
+    from crawler.pipelines.storage import CRAWL_ID_STAT
+
+    try:
+        crawl_id = crawler.stats.get_value(CRAWL_ID_STAT)
+    except RuntimeError:  # Scrapy's "not set yet": the crawl never started
+        crawl_id = None
     if crawl_id is None:
         raise RuntimeError("the crawl did not start (see the log above)")
     archive = Archive(db_path)

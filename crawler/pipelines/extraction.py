@@ -14,6 +14,7 @@ from twisted.python.failure import Failure
 
 from crawler.items import FetchedPage
 from crawler.page import PageResult, check_fetch, process_fetched
+from crawler.profiles import crawl_profiles
 from crawler.workers import WorkerCrashed, WorkerPool, WorkerTimeout, default_size
 
 logger = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ class ExtractionPipeline:
         self.max_pending = s.getint("EXTRACTION_MAX_PENDING") or 2 * max(1, self.workers)
         self.max_tasks = max(0, s.getint("EXTRACTION_MAX_TASKS"))
         self.log_level = s.get("LOG_LEVEL", "INFO")
+        self.profiles = crawl_profiles(s)
         self.pool: WorkerPool | None = None
         self._slots: DeferredSemaphore | None = None
 
@@ -81,7 +83,7 @@ class ExtractionPipeline:
         elif item.not_modified:
             self.stats.inc_value("pages/not_modified")
         else:
-            profile = self.crawler.spider.profiles.get(item.site)
+            profile = self.profiles.get(item.site)
             if self.pool is None:
                 result = process_fetched(item, profile)
             else:

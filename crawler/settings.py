@@ -47,6 +47,8 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.PoliteRetryMiddleware": 550,
 }
+# The profiles' DOWNLOAD_DELAY / CONCURRENT_REQUESTS_PER_DOMAIN become DOWNLOAD_SLOTS entries.
+ADDONS = {"crawler.site_settings.SiteSlotsAddon": 0}
 # Sitemaps and feeds are checked before parsing: gzip bombs refused, entities/invalid XML reported.
 SPIDER_MIDDLEWARES = {"crawler.middlewares.DiscoveryCheckMiddleware": 60}
 RETRY_AFTER_MAX = 300

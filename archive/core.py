@@ -73,8 +73,9 @@ PAGE_FIELDS = (
     "body",
     "error",
 )
-# Only these response headers are worth keeping: they explain the body (type, language),
-# enable conditional re-fetching (etag, last-modified) and record politeness signals.
+# Only these response headers are worth keeping: they explain the body (type, language,
+# length, where a redirect pointed), enable conditional re-fetching (etag, last-modified)
+# and record politeness signals.  The crawl keeps exactly these (select_headers).
 KEPT_HEADERS = (
     "content-type",
     "last-modified",
@@ -82,6 +83,8 @@ KEPT_HEADERS = (
     "content-language",
     "cache-control",
     "retry-after",
+    "content-length",
+    "location",
 )
 
 CRAWL_STATUSES = ("running", "ok", "partial", "failed", "interrupted")

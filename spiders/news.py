@@ -26,6 +26,7 @@ from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.http import Response
 from scrapy.spiders import SitemapSpider
 
+from archive.core import select_headers
 from crawler.incremental import KnownIndex, changed_since, parse_lastmod
 from crawler.items import FetchedPage
 from crawler.middlewares import RETRY_NOTE, describe_failure
@@ -34,10 +35,6 @@ from crawler.urls import normalize_url, url_key
 
 logger = logging.getLogger(__name__)
 
-# Headers worth keeping with each page: they explain how it was served and allow
-# conditional re-fetching later.
-KEPT_HEADERS = ("content-type", "content-language", "last-modified", "etag", "cache-control",
-                "retry-after", "content-length", "location")
 # Let article responses with error statuses reach the spider so they are recorded; 3xx are
 # left out so the redirect middleware still follows redirects.
 ERROR_STATUSES = list(range(400, 600))
@@ -328,11 +325,7 @@ class NewsSpider(SitemapSpider):
         self._answered[site] += 1
         yield from self._release_sitemap(site)
         requested = response.meta.get("redirect_urls", [response.url])[0]
-        headers = {}
-        for name in KEPT_HEADERS:
-            value = response.headers.get(name)
-            if value is not None:
-                headers[name] = value.decode("latin-1")
+        headers = select_headers(response.headers)
         page = FetchedPage(
             url=requested,
             final_url=response.url,

@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+# What a page is read as when nothing else says: its languages and the zone of its times.
 DEFAULT_LANGUAGES = ("ru", "kk", "en")
 DEFAULT_TIMEZONE = "Asia/Almaty"
 

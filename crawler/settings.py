@@ -6,6 +6,7 @@ domain, an honest User-Agent.  Everything here can be overridden per run
 """
 
 from crawler import __version__
+from crawler.neardup import DEFAULT_THRESHOLD
 
 BOT_NAME = "news-archive-crawler"
 SPIDER_MODULES = ["spiders"]
@@ -79,7 +80,7 @@ CRAWL_RECHECK_DAYS = 0  # re-fetch known articles published in the last N days
 # Near-duplicates (crawler/neardup.py): estimated Jaccard similarity of word 5-gram shingles a
 # pair needs to be linked through articles.near_duplicate_of (measured: bench/README-neardup.md).
 NEARDUP_ENABLED = True
-NEARDUP_THRESHOLD = 0.4
+NEARDUP_THRESHOLD = DEFAULT_THRESHOLD
 
 # Scrapy starts this many asyncio tasks for every response's output, and an article response
 # yields one item: 100 (the default) cost ~2.5 ms of crawl-process CPU per page (bench/).

@@ -213,8 +213,3 @@ def _canonical(url: str) -> str:
         return normalize_url(url)
     except Exception:  # noqa: BLE001 - an unparseable alternate simply does not match
         return url
-
-
-def index_article(archive, article_id: int, threshold: float = DEFAULT_THRESHOLD) -> Match:
-    """One-off: index one stored article (builds an indexer; use NearDupIndexer for many)."""
-    return NearDupIndexer(archive, threshold).index(article_id)

@@ -109,7 +109,6 @@ def process_page(body: bytes, headers: Mapping[str, str] | None, url: str,
         record = article.as_dict()
         # The stored url *is* the canonical one.
         record["url"] = article_url(url, record.pop("canonical_url"))
-        record.pop("amphtml", None)
         record["site"] = site
         record["content_hash"] = content_hash(article.text)
         result.article = record

@@ -251,8 +251,13 @@ class Archive:
 
     # -- crawls ----------------------------------------------------------------------
 
-    def start_crawl(self, targets: list[str], settings: dict | None = None) -> int:
-        """Record the start of a crawl (status ``running``) and return its id."""
+    def start_crawl(self, targets: list[str], settings: dict | None = None,
+                    profiles: dict | None = None) -> int:
+        """Record the start of a crawl (status ``running``) and return its id.
+
+        ``profiles``: the site profiles it runs with, by site name (JSON-serialisable),
+        read back by :meth:`crawl_profiles`.
+        """
         if isinstance(targets, str):
             targets = [targets]
         with self._write():
@@ -266,12 +271,20 @@ class Archive:
                     "started_at": utc_now(),
                     "targets": _dump_json(list(targets)),
                     "settings": _dump_json(settings),
+                    "profiles": _dump_json(profiles) if profiles is not None else None,
                     "status": "running",
                 }
             )
             crawl_id = table.last_pk
         logger.info("crawl %s started: %s", crawl_id, ", ".join(targets))
         return crawl_id
+
+    def crawl_profiles(self, crawl_id: int | None) -> dict:
+        """The ``profiles`` recorded by :meth:`start_crawl` ({} when none were)."""
+        if crawl_id is None:
+            return {}
+        row = self.db.execute("SELECT profiles FROM crawls WHERE id = ?", [crawl_id]).fetchone()
+        return json.loads(row[0]) if row and row[0] else {}
 
     def finish_crawl(self, crawl_id: int, stats: dict, status: str) -> None:
         """Close a crawl with its final ``status`` (``ok``, ``partial`` or ``failed``).

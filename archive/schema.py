@@ -219,11 +219,18 @@ def _m003_near_duplicates_and_translations(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE neardup_config (key TEXT PRIMARY KEY, value TEXT)")
 
 
+def _crawl_profiles(db: sqlite_utils.Database) -> None:
+    # The site profiles a crawl ran with, so re-extraction uses the same ones, .toml files
+    # given by path included.
+    db["crawls"].add_column("profiles", str)
+
+
 # Append only: a released migration never changes, a new one goes at the end.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m001_initial,
     _m002_versions_and_run_counts,
     _m003_near_duplicates_and_translations,
+    _crawl_profiles,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

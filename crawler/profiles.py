@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from importlib import resources
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -174,6 +174,35 @@ def resolve_target(target: str, base_url: str | None = None) -> SiteProfile:
             "(or give a homepage URL)"
         )
     return profile.rebased(base_url) if base_url else profile
+
+
+def profile_record(profile: SiteProfile, target: str | None = None) -> dict:
+    """What the archive keeps of a crawl's profile (crawls.profiles): the TARGET it came
+    from, every resolved field, and for a .toml file its text as it was."""
+    record: dict = {"target": target, "fields": asdict(profile)}
+    if target and target.endswith(".toml") and Path(target).is_file():
+        record["toml"] = Path(target).read_text(encoding="utf-8")
+    return record
+
+
+def profile_from_record(record: dict) -> SiteProfile:
+    """The profile a crawl ran with, from its :func:`profile_record`."""
+    known = {f.name for f in fields(SiteProfile)}
+    values = {k: v for k, v in record["fields"].items() if k in known}
+    for key, value in values.items():
+        if isinstance(value, list):
+            values[key] = tuple(value)
+    return SiteProfile(**values)
+
+
+def crawl_profile_records(settings) -> dict[str, dict]:
+    """:func:`profile_record` of every profile of the crawl configured by ``settings``."""
+    base_url = settings.get("CRAWL_BASE_URL")
+    records = {}
+    for target in settings.getlist("CRAWL_TARGETS"):
+        profile = resolve_target(target, base_url)
+        records[profile.name] = profile_record(profile, target)
+    return records
 
 
 def resolve_targets(targets, base_url: str | None = None) -> dict[str, SiteProfile]:

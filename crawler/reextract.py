@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from crawler.items import FetchedPage
 from crawler.neardup import DEFAULT_THRESHOLD, NearDupIndexer
 from crawler.page import check_fetch, process_fetched
-from crawler.profiles import bundled_profiles, generic_profile
+from crawler.profiles import SiteProfile, bundled_profiles, generic_profile, profile_from_record
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +25,8 @@ def reextract_archive(archive, *, site: str | None = None,
     Changed texts are re-indexed for near-duplicates at once (threshold None: leave it to
     the next crawl's catch-up).
     """
-    profiles = bundled_profiles()
+    bundled = bundled_profiles()
+    by_crawl: dict[int | None, dict[str, SiteProfile]] = {}
     neardup = NearDupIndexer(archive, neardup_threshold) if neardup_threshold else None
     counts: Counter[str] = Counter()
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -37,7 +38,12 @@ def reextract_archive(archive, *, site: str | None = None,
             continue
         page_site = row["site"]
         url = row.get("final_url") or row["url"]
-        profile = profiles.get(page_site) if page_site else None
+        crawl_id = row.get("crawl_id")
+        if crawl_id not in by_crawl:
+            by_crawl[crawl_id] = _crawl_profiles(archive, crawl_id)
+        # The profile the page was crawled with; for crawls that recorded none (archives
+        # older than crawls.profiles), the bundled one of that name.
+        profile = (by_crawl[crawl_id].get(page_site) or bundled.get(page_site)) if page_site else None
         if profile is None:
             profile = generic_profile(url)
         page = FetchedPage(url=row["url"], final_url=url, site=page_site or profile.name,
@@ -57,3 +63,14 @@ def reextract_archive(archive, *, site: str | None = None,
         if neardup and result.status in ("new", "updated", "duplicate"):
             neardup.index(result.id)
     return dict(counts)
+
+
+def _crawl_profiles(archive, crawl_id: int | None) -> dict[str, SiteProfile]:
+    profiles = {}
+    for name, record in archive.crawl_profiles(crawl_id).items():
+        try:
+            profiles[name] = profile_from_record(record)
+        except (KeyError, TypeError) as exc:  # a record this code cannot read: say so, go on
+            logger.warning("crawl %s: profile %s unreadable (%s); using the bundled or generic one",
+                           crawl_id, name, exc)
+    return profiles

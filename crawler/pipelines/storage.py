@@ -10,7 +10,7 @@ from archive.manifest import software_versions
 
 from crawler.items import FetchedPage
 from crawler.neardup import DEFAULT_THRESHOLD, NearDupIndexer
-from crawler.profiles import crawl_profiles
+from crawler.profiles import crawl_profile_records, crawl_profiles
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +81,8 @@ class ArchivePipeline:
             {"since": str(s.get("CRAWL_SINCE") or ""), "limit": s.getint("CRAWL_LIMIT"),
              "refresh": s.getbool("CRAWL_REFRESH"), "recheck_days": s.getint("CRAWL_RECHECK_DAYS"),
              # Export manifests read these to say which extractor produced the rows.
-             "versions": software_versions()})
+             "versions": software_versions()},
+            profiles=crawl_profile_records(s))
         self.stats.set_value(CRAWL_ID_STAT, self.crawl_id)
         logger.info("archive %s, crawl %s", self.path, self.crawl_id)
         if self.neardup_threshold is not None:

@@ -21,7 +21,9 @@ import logging
 import logging.handlers
 import multiprocessing
 import os
+import queue
 import signal
+import threading
 import time
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -120,6 +122,8 @@ class WorkerPool:
         self._pool: ProcessPool | None = None
         self._started_queue = None
         self._pids: list[int] = []
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._dispatcher: threading.Thread | None = None
         self._closed = False
 
     def start(self) -> "WorkerPool":
@@ -136,16 +140,30 @@ class WorkerPool:
         self._pool = ProcessPool(max_workers=self.size, max_tasks=self.max_tasks, context=self.ctx,
                                  initializer=_init_worker,
                                  initargs=(self._started_queue, self.log_queue, self.log_level))
+        # pebble starts its processes (and the fork server its preload) in the thread that
+        # schedules the first task: not the caller's, which may be the crawl's event loop.
+        self._dispatcher = threading.Thread(target=self._dispatch, name=f"{self.name}-dispatch", daemon=True)
+        self._dispatcher.start()
         logger.debug("%d %s processes (%s)", self.size, self.name, self.ctx.get_start_method())
         return self
+
+    def _dispatch(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            fn, args, future = job
+            try:
+                inner = self._pool.schedule(_timed, (fn, args), timeout=self.timeout or None)
+            except BaseException as exc:  # noqa: BLE001 - e.g. the processes could not start
+                if future.set_running_or_notify_cancel():
+                    future.set_exception(exc)
+                continue
+            inner.add_done_callback(lambda done, future=future: self._deliver(done, future))
 
     def submit(self, fn: Callable, *args) -> Future:
         """Run ``fn(*args)`` in a worker; ``fn`` and the arguments must be picklable."""
         if self._closed or self._pool is None:
             raise RuntimeError("pool is closed")
         future: Future = Future()
-        inner = self._pool.schedule(_timed, (fn, args), timeout=self.timeout or None)
-        inner.add_done_callback(lambda done: self._deliver(done, future))
+        self._jobs.put((fn, args, future))
         return future
 
     def _deliver(self, done, future: Future) -> None:
@@ -196,6 +214,9 @@ class WorkerPool:
         if self._closed:
             return
         self._closed = True
+        if self._dispatcher is not None:
+            self._jobs.put(None)
+            self._dispatcher.join()
         if self._pool is not None:
             self._pool.close()
             self._pool.join()

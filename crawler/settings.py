@@ -51,7 +51,12 @@ DOWNLOADER_MIDDLEWARES = {
 # The profiles' DOWNLOAD_DELAY / CONCURRENT_REQUESTS_PER_DOMAIN become DOWNLOAD_SLOTS entries.
 ADDONS = {"crawler.site_settings.SiteSlotsAddon": 0}
 # Sitemaps and feeds are checked before parsing: gzip bombs refused, entities/invalid XML reported.
-SPIDER_MIDDLEWARES = {"crawler.middlewares.DiscoveryCheckMiddleware": 60}
+SPIDER_MIDDLEWARES = {
+    "crawler.middlewares.DiscoveryCheckMiddleware": 60,
+    # Article requests leaving the spider: known and unchanged URLs dropped, then --limit.
+    "crawler.known_urls.KnownUrlMiddleware": 920,
+    "crawler.known_urls.SiteLimitMiddleware": 910,
+}
 RETRY_AFTER_MAX = 300
 RETRY_BACKOFF_BASE = 1.0
 RETRY_BACKOFF_MAX = 60

@@ -88,7 +88,8 @@ NEARDUP_ENABLED = True
 NEARDUP_THRESHOLD = DEFAULT_THRESHOLD
 
 # Scrapy starts this many asyncio tasks for every response's output, and an article response
-# yields one item: 100 (the default) cost ~2.5 ms of crawl-process CPU per page (bench/).
+# yields one item: Scrapy's default of 100 costs crawl-process CPU for nothing
+# (bench/README-crawl.md).
 CONCURRENT_ITEMS = 4
 
 # Extraction runs in worker processes so it neither blocks the reactor nor stays on one core.

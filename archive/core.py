@@ -72,6 +72,7 @@ PAGE_FIELDS = (
     "fetched_at",
     "body",
     "error",
+    "lastmod",
 )
 # Only these response headers are worth keeping: they explain the body (type, language,
 # length, where a redirect pointed), enable conditional re-fetching (etag, last-modified)
@@ -352,6 +353,7 @@ class Archive:
             "body": body,
             "body_size": body_size,
             "error": page.get("error"),
+            "lastmod": page.get("lastmod"),
         }
         with self._write():
             table = self.db["pages"]
@@ -612,10 +614,10 @@ class Archive:
 
         One dict per requested URL (its latest fetch): url, final_url, article_url,
         last_seen_at, published_at, etag, last_modified (validators for conditional
-        requests).
+        requests), lastmod (the sitemap/feed date that listed it then, or None).
         """
         sql = (
-            "SELECT p.url, p.final_url, p.headers, a.url AS article_url, a.last_seen_at, "
+            "SELECT p.url, p.final_url, p.headers, p.lastmod, a.url AS article_url, a.last_seen_at, "
             "a.published_at FROM pages p JOIN articles a ON a.id = p.article_id "
             "WHERE p.id IN (SELECT max(id) FROM pages WHERE article_id IS NOT NULL GROUP BY url)"
         )

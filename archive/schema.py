@@ -225,12 +225,19 @@ def _crawl_profiles(db: sqlite_utils.Database) -> None:
     db["crawls"].add_column("profiles", str)
 
 
+def _page_lastmods(db: sqlite_utils.Database) -> None:
+    # The sitemap lastmod or feed date that listed a URL when it was fetched: an edit shows
+    # as a different value next time, whatever the site's clock says against ours.
+    db["pages"].add_column("lastmod", str)
+
+
 # Append only: a released migration never changes, a new one goes at the end.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m001_initial,
     _m002_versions_and_run_counts,
     _m003_near_duplicates_and_translations,
     _crawl_profiles,
+    _page_lastmods,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -26,6 +26,8 @@ class FetchedPage:
     article: dict | None = None
     # Set when the URL was already in the archive: a 304 re-fetch touches this article.
     known_article_url: str | None = None
+    # The sitemap lastmod or feed date that listed the URL (None from a listing).
+    lastmod: str | None = None
 
     @property
     def not_modified(self) -> bool:

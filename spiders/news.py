@@ -316,6 +316,7 @@ class NewsSpider(Spider):
             content_type=headers.get("content-type"),
             body=response.body,
             known_article_url=response.meta.get("known_article_url"),
+            lastmod=response.meta.get("lastmod"),
         )
         if response.status == 304:
             page.body = None

@@ -109,6 +109,7 @@ class ArchivePipeline:
             "fetched_at": item.fetched_at,
             "body": item.body if self.store_bodies else None,
             "error": item.error,
+            "lastmod": item.lastmod,
         }
         if item.not_modified and item.known_article_url and not item.error:
             _, result = self.archive.touch_article(item.known_article_url, page, crawl_id=self.crawl_id,

@@ -77,12 +77,11 @@ def crawl(targets, db_path, since, limit, base_url, refresh, recheck_days, neard
     site's homepage URL (generic discovery: robots.txt sitemaps, feeds, listings).
     """
     from crawler.lock import ArchiveLocked
-    from crawler.profiles import ProfileError, resolve_target
+    from crawler.profiles import ProfileError, resolve_targets
     from crawler.run import run_crawl
 
     try:
-        for target in targets:
-            resolve_target(target, base_url)
+        resolve_targets(targets, base_url)
     except ProfileError as exc:
         raise click.ClickException(str(exc))
     settings = {}

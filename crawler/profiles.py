@@ -7,12 +7,15 @@ code path.
 
 from __future__ import annotations
 
+import logging
 import re
 import tomllib
 from dataclasses import asdict, dataclass, field, fields, replace
 from importlib import resources
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+
+logger = logging.getLogger(__name__)
 
 # What a page is read as when nothing else says: its languages and the zone of its times.
 DEFAULT_LANGUAGES = ("ru", "kk", "en")
@@ -51,6 +54,8 @@ class SiteProfile:
     max_listing_pages: int = 5
     settings: dict = field(default_factory=dict, compare=False, hash=False)
     generic: bool = False
+    # When set, only URLs on these ports belong to the site (two sites on one host).
+    ports: tuple[int, ...] = ()
 
     @property
     def root(self) -> str:
@@ -59,7 +64,10 @@ class SiteProfile:
 
     def owns(self, url: str) -> bool:
         """True when ``url`` is on one of the profile's domains (or a subdomain)."""
-        host = (urlsplit(url).hostname or "").lower()
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        if self.ports and _port(parts) not in self.ports:
+            return False
         return any(host == d or host.endswith("." + d) for d in self.allowed_domains)
 
     def is_article_url(self, url: str) -> bool:
@@ -91,6 +99,13 @@ class SiteProfile:
             feeds=tuple(move(u) for u in self.feeds),
             allowed_domains=(new.hostname or "",),
         )
+
+
+def _port(parts) -> int | None:
+    try:
+        return parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    except ValueError:
+        return None
 
 
 def generic_profile(url: str) -> SiteProfile:
@@ -197,21 +212,56 @@ def profile_from_record(record: dict) -> SiteProfile:
 
 def crawl_profile_records(settings) -> dict[str, dict]:
     """:func:`profile_record` of every profile of the crawl configured by ``settings``."""
-    base_url = settings.get("CRAWL_BASE_URL")
-    records = {}
-    for target in settings.getlist("CRAWL_TARGETS"):
-        profile = resolve_target(target, base_url)
-        records[profile.name] = profile_record(profile, target)
-    return records
+    resolved = _resolve_all(settings.getlist("CRAWL_TARGETS"), settings.get("CRAWL_BASE_URL"))
+    return {name: profile_record(profile, ", ".join(targets)) for name, (profile, targets) in resolved.items()}
+
+
+def _origin_name(profile: SiteProfile) -> str:
+    """``host``, or ``host:port`` for a port other than the scheme's default."""
+    port = _port(urlsplit(profile.start_urls[0]))
+    return profile.name if port in (80, 443) else f"{profile.name}:{port}"
+
+
+def _resolve_all(targets, base_url: str | None) -> dict[str, tuple[SiteProfile, list[str]]]:
+    """Site name -> (profile, the TARGETs it came from).
+
+    A site is its profile, or for a bare URL its origin: several URLs of one origin are one
+    site with several start URLs; URLs on one host with other ports are other sites, named
+    ``host:port``. A repeated target is reported; two different profiles of one name are an
+    error, never one silently replacing the other.
+    """
+    resolved = [(target, resolve_target(target, base_url)) for target in targets]
+    names_by_host: dict[str, set[str]] = {}
+    for _, profile in resolved:
+        if profile.generic:
+            names_by_host.setdefault(profile.name, set()).add(_origin_name(profile))
+    out: dict[str, tuple[SiteProfile, list[str]]] = {}
+    for target, profile in resolved:
+        if profile.generic and len(names_by_host[profile.name]) > 1:
+            port = _port(urlsplit(profile.start_urls[0]))
+            profile = replace(profile, name=_origin_name(profile),
+                              ports=(80, 443) if port in (80, 443) else (port,))
+        if profile.name not in out:
+            out[profile.name] = (profile, [target])
+            continue
+        known, sources = out[profile.name]
+        sources.append(target)
+        if known.generic and profile.generic:
+            starts = known.start_urls + tuple(u for u in profile.start_urls if u not in known.start_urls)
+            if starts == known.start_urls:
+                logger.warning("target %s is given more than once; crawled once", target)
+            out[profile.name] = (replace(known, start_urls=starts), sources)
+        elif known == profile:
+            logger.warning("target %s is given more than once; crawled once", target)
+        else:
+            raise ProfileError(f"two different profiles are named {profile.name!r}: "
+                               f"{sources[0]} and {target}")
+    return out
 
 
 def resolve_targets(targets, base_url: str | None = None) -> dict[str, SiteProfile]:
-    """The profiles of a crawl's TARGETs, by profile name (a later one of a name wins)."""
-    profiles: dict[str, SiteProfile] = {}
-    for target in targets:
-        profile = resolve_target(target, base_url)
-        profiles[profile.name] = profile
-    return profiles
+    """The profiles of a crawl's TARGETs, by site name (see :func:`_resolve_all`)."""
+    return {name: profile for name, (profile, _) in _resolve_all(targets, base_url).items()}
 
 
 def crawl_profiles(settings) -> dict[str, SiteProfile]:

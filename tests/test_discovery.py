@@ -143,3 +143,26 @@ def test_a_sitemap_lost_on_the_way_does_not_end_discovery(tmp_path):
     expected = {f"/n/novost-nomer-{i}/" for i in [*range(0, 20), *range(30, 50)]}
     assert fetched == expected
     assert _crawl_stats(db)["discovery"]["sitemaps_released_on_idle"] >= 1
+
+
+def test_two_sites_on_one_host_are_two_sites(tmp_path):
+    """URLs on one host with different ports are different sites, crawled in one command;
+    neither replaces the other (issue 11: identity is the origin)."""
+    from urllib.parse import urlsplit
+
+    from mutable_site import Story
+    from test_incremental import PARAS
+
+    sites = [MutableSite([Story(f"novost-{tag}-nomer-{i}", f"Новость {tag} номер {i}",
+                                [f"Сайт {tag}, выпуск {i}. {p}" for p in PARAS], "8 мая 2020 г. 12:28")
+                          for i in range(4)]) for tag in ("pervyi", "vtoroi")]
+    try:
+        db = tmp_path / "a.db"
+        result = run_cli("crawl", sites[0].url + "/", sites[1].url + "/", "--db", str(db), *FAST)
+        assert result.returncode == 0, result.stderr[-2000:]
+        got = {(r["site"], r["url"]) for r in sqlite_utils.Database(db).query("select site, url from articles")}
+        expected = {(urlsplit(s.url).netloc, f"{s.url}/n/{slug}/") for s in sites for slug in s.stories}
+        assert got == expected
+    finally:
+        for s in sites:
+            s.close()

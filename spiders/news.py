@@ -2,7 +2,7 @@
 
 Discovery, for every target site, in this order of trust:
   1. sitemaps: robots.txt ``Sitemap:`` lines (or the profile's list, or ``/sitemap.xml``),
-     sitemap indexes, gzip'd and Google News sitemaps (Scrapy's SitemapSpider does the parsing);
+     sitemap indexes, gzip'd and Google News sitemaps (read with Scrapy's sitemap utilities);
   2. RSS/Atom feeds: the profile's, and those autodiscovered from ``<link rel="alternate">``;
   3. the homepage, its sections and their paginated listings, with the profile's article-URL
      pattern (or a generic heuristic) telling articles from navigation.

@@ -79,10 +79,21 @@ def test_a_site_is_its_origin():
 
 
 def test_repeated_target_is_reported_and_a_clash_is_an_error(tmp_path, caplog):
+    import logging
+
     from crawler.profiles import resolve_targets
 
-    assert list(resolve_targets(["kazpravda", "kazpravda"])) == ["kazpravda"]
-    assert "given more than once" in caplog.text
+    # on the module's own logger: other tests (in-process crawls) reconfigure logging
+    log = logging.getLogger("crawler.profiles")
+    log.addHandler(caplog.handler)
+    disabled, log.disabled = log.disabled, False  # a logging config may have disabled it
+    try:
+        with caplog.at_level(logging.WARNING, logger="crawler.profiles"):
+            assert list(resolve_targets(["kazpravda", "kazpravda"])) == ["kazpravda"]
+    finally:
+        log.removeHandler(caplog.handler)
+        log.disabled = disabled
+    assert "target kazpravda is given more than once" in caplog.text
     other = tmp_path / "other.toml"
     other.write_text('name = "kazpravda"\nstart_urls = ["https://elsewhere.kz/"]\n', encoding="utf-8")
     with pytest.raises(ProfileError, match="two different profiles are named 'kazpravda'"):

@@ -77,9 +77,11 @@ PAGE_FIELDS = (
     "warc_file",
     "warc_offset",
     "warc_length",
+    "lastmod",
 )
-# Only these response headers are worth keeping: they explain the body (type, language),
-# enable conditional re-fetching (etag, last-modified) and record politeness signals.
+# Only these response headers are worth keeping: they explain the body (type, language,
+# length, where a redirect pointed), enable conditional re-fetching (etag, last-modified)
+# and record politeness signals.  The crawl keeps exactly these (select_headers).
 KEPT_HEADERS = (
     "content-type",
     "last-modified",
@@ -87,6 +89,8 @@ KEPT_HEADERS = (
     "content-language",
     "cache-control",
     "retry-after",
+    "content-length",
+    "location",
 )
 
 CRAWL_STATUSES = ("running", "ok", "partial", "failed", "interrupted")
@@ -278,8 +282,13 @@ class Archive:
 
     # -- crawls ----------------------------------------------------------------------
 
-    def start_crawl(self, targets: list[str], settings: dict | None = None) -> int:
-        """Record the start of a crawl (status ``running``) and return its id."""
+    def start_crawl(self, targets: list[str], settings: dict | None = None,
+                    profiles: dict | None = None) -> int:
+        """Record the start of a crawl (status ``running``) and return its id.
+
+        ``profiles``: the site profiles it runs with, by site name (JSON-serialisable),
+        read back by :meth:`crawl_profiles`.
+        """
         if isinstance(targets, str):
             targets = [targets]
         with self._write():
@@ -293,12 +302,20 @@ class Archive:
                     "started_at": utc_now(),
                     "targets": _dump_json(list(targets)),
                     "settings": _dump_json(settings),
+                    "profiles": _dump_json(profiles) if profiles is not None else None,
                     "status": "running",
                 }
             )
             crawl_id = table.last_pk
         logger.info("crawl %s started: %s", crawl_id, ", ".join(targets))
         return crawl_id
+
+    def crawl_profiles(self, crawl_id: int | None) -> dict:
+        """The ``profiles`` recorded by :meth:`start_crawl` ({} when none were)."""
+        if crawl_id is None:
+            return {}
+        row = self.db.execute("SELECT profiles FROM crawls WHERE id = ?", [crawl_id]).fetchone()
+        return json.loads(row[0]) if row and row[0] else {}
 
     def finish_crawl(self, crawl_id: int, stats: dict, status: str) -> None:
         """Close a crawl with its final ``status`` (``ok``, ``partial`` or ``failed``).
@@ -366,6 +383,7 @@ class Archive:
             "body": body,
             "body_size": body_size,
             "error": page.get("error"),
+            "lastmod": page.get("lastmod"),
         }
         if page.get("warc_file"):
             # where the page's response record is (crawl --warc, crawler import)
@@ -630,10 +648,10 @@ class Archive:
 
         One dict per requested URL (its latest fetch): url, final_url, article_url,
         last_seen_at, published_at, etag, last_modified (validators for conditional
-        requests).
+        requests), lastmod (the sitemap/feed date that listed it then, or None).
         """
         sql = (
-            "SELECT p.url, p.final_url, p.headers, a.url AS article_url, a.last_seen_at, "
+            "SELECT p.url, p.final_url, p.headers, p.lastmod, a.url AS article_url, a.last_seen_at, "
             "a.published_at FROM pages p JOIN articles a ON a.id = p.article_id "
             "WHERE p.id IN (SELECT max(id) FROM pages WHERE article_id IS NOT NULL GROUP BY url)"
         )

@@ -264,6 +264,16 @@ def _m006_warc_records_and_imports(db: sqlite_utils.Database) -> None:
         )
         """
     )
+def _crawl_profiles(db: sqlite_utils.Database) -> None:
+    # The site profiles a crawl ran with, so re-extraction uses the same ones, .toml files
+    # given by path included.
+    db["crawls"].add_column("profiles", str)
+
+
+def _page_lastmods(db: sqlite_utils.Database) -> None:
+    # The sitemap lastmod or feed date that listed a URL when it was fetched: an edit shows
+    # as a different value next time, whatever the site's clock says against ours.
+    db["pages"].add_column("lastmod", str)
 
 
 # Append only: a released migration never changes, a new one goes at the end.
@@ -274,6 +284,8 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m004_stemmed_search,
     _m005_health_indexes,
     _m006_warc_records_and_imports,
+    _crawl_profiles,
+    _page_lastmods,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -6,7 +6,7 @@ From an archive written by ``crawler crawl`` (bench/crawl_speed.py leaves one in
 bench/out/work/), takes the first N stored article pages and measures, in this process
 (CPU time, median of three passes after one warm-up pass):
 
-- extraction: ``extract_job`` whole, and the date finding alone (``find_published_date``
+- extraction: ``process_fetched`` whole, and the date finding alone (``find_published_date``
   on the parsed tree, what extraction calls);
 - body compression: zstd at the archive's level, per page;
 - SQLite writes: ``Archive.store_fetch`` (page row + article + FTS) into a fresh archive,
@@ -31,7 +31,7 @@ from crawler.dates import find_published_date
 from crawler.encoding import decode_html
 from crawler.extract import _profile_settings, parse_html
 from crawler.items import FetchedPage
-from crawler.pipelines.extraction import extract_job
+from crawler.page import process_fetched
 from crawler.profiles import generic_profile
 
 
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(pages)} pages, mean body {size / 1024:.0f} KiB")
 
     results = {}
-    results["extract_job (all of extraction)"] = cpu_per_item(lambda p: extract_job(fetched(p), profile), pages)
+    results["process_page (all of extraction)"] = cpu_per_item(lambda p: process_fetched(fetched(p), profile), pages)
     trees = []
     for p in pages:
         text, _ = decode_html(p["body"], p["content_type"])
@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, ms in results.items():
         print(f"  {name:<45} {ms * 1000:7.2f} ms CPU per page")
 
-    articles = [extract_job(fetched(p), profile)[0] for p in pages]
+    articles = [process_fetched(fetched(p), profile).article for p in pages]
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         print("SQLite store_fetch (page + article + FTS), wall time per page, fresh archive:")

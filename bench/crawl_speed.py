@@ -15,7 +15,7 @@ For one sample site (``python -m samplesite`` in its own process, article pages 
        BENCHMARKS.md for why, and why it takes two steps);
   c1   the fetching limit: a Scrapy spider that downloads every sitemap URL, nothing else;
   c2   the extraction limit: the HTML run (a) stored, extracted on all cores with
-       ``trafilatura.extract`` (what b runs per page) and with the crawl's own extract_job;
+       ``trafilatura.extract`` (what b runs per page) and with the crawl's own process_page;
 
 then, once per site: a second, incremental ``crawler crawl`` of the unchanged site into the
 archive of (a), and (a) with ``EXTRACTION_WORKERS=0`` (extraction in the crawl process, as

@@ -7,7 +7,7 @@ extracts them in a ``multiprocessing.Pool`` of N processes (default: one per cor
 
 - ``trafilatura``: ``trafilatura.extract(html, url=..., output_format="json",
   with_metadata=True)``, what ``trafilatura --json --with-metadata`` runs per page;
-- ``ours``: the crawl's own unit of work, ``crawler.pipelines.extraction.extract_job``
+- ``ours``: the crawl's own unit of work, ``crawler.page.process_page``
   (decoding, extraction, date, language, hash) with the generic profile of the site.
 
 Page ids are read first; each worker opens the archive read-only and decompresses its pages
@@ -55,15 +55,14 @@ def _extract(page_id: int) -> bool:
         return trafilatura.extract(body, url=final_url or url, output_format="json",
                                    with_metadata=True) is not None
     from crawler.items import FetchedPage
-    from crawler.pipelines.extraction import extract_job
+    from crawler.page import process_fetched
 
     profiles = _state["profile"]
     if site not in profiles:  # what `crawler crawl URL` uses for a site given by its URL
         profiles[site] = _state["generic_profile"](final_url or url)
     page = FetchedPage(url=url, final_url=final_url, site=site, content_type=content_type,
                        fetched_at=fetched_at, body=body, status=200)
-    article, _, _ = extract_job(page, profiles[site])
-    return article is not None
+    return process_fetched(page, profiles[site]).article is not None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -61,12 +61,14 @@ def cli():
 @click.option("--recheck-days", type=click.IntRange(min=0), default=0,
               help="Re-fetch known articles published in the last N days (news gets edited).")
 @click.option("--neardup-threshold", type=click.FloatRange(0, 1, min_open=True), default=None,
-              help="Similarity (0-1] at which two texts are near-duplicates (default 0.4).")
+              help="Similarity (0-1] at which two texts are near-duplicates (default: the "
+                   "NEARDUP_THRESHOLD setting).")
 @click.option("--warc", "warc_dir", type=click.Path(file_okay=False),
               help="Also write every HTTP exchange, as received, into gzip'd WARC files in this directory.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a Scrapy setting (repeatable).")
 @click.option("--log-level", default="INFO", show_default=True,
-              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
+              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+              help="Lowest level of log messages written (to stderr or --log-file).")
 @click.option("--log-file", type=click.Path(dir_okay=False), help="Write the log to this file.")
 @click.option("-q", "--quiet", is_flag=True, help="Log warnings and errors only; print just the summary line.")
 def crawl(targets, db_path, since, limit, base_url, refresh, recheck_days, neardup_threshold, warc_dir, overrides,
@@ -77,12 +79,11 @@ def crawl(targets, db_path, since, limit, base_url, refresh, recheck_days, neard
     site's homepage URL (generic discovery: robots.txt sitemaps, feeds, listings).
     """
     from crawler.lock import ArchiveLocked
-    from crawler.profiles import ProfileError, resolve_target
+    from crawler.profiles import ProfileError, resolve_targets
     from crawler.run import run_crawl
 
     try:
-        for target in targets:
-            resolve_target(target, base_url)
+        resolve_targets(targets, base_url)
     except ProfileError as exc:
         raise click.ClickException(str(exc))
     settings = {}
@@ -112,7 +113,8 @@ def crawl(targets, db_path, since, limit, base_url, refresh, recheck_days, neard
 @cli.command()
 @DB_OPTION
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet", "txt", "warc", "wacz"]),
-              required=True)
+              required=True,
+              help="Output format: jsonl (one JSON object per line), csv, parquet, txt (the plain-text corpus), warc or wacz (web archives).")
 @click.option("--out", required=True,
               help="Output file, - for stdout, or (txt) a directory ending in / for one file per article.")
 @click.option("--per-article", is_flag=True, help="txt: one file per article in the --out directory.")

@@ -27,12 +27,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import lxml.html
 from lxml import etree
 
+from crawler.profiles import DEFAULT_LANGUAGES, DEFAULT_TIMEZONE
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["DateResult", "find_published_date", "parse_date_text", "to_local"]
 
-DEFAULT_LANGUAGES = ("ru", "kk", "en")
-DEFAULT_TIMEZONE = "Asia/Almaty"
 # News archives of the target sites start in the late 1990s; anything earlier is
 # a birth date, a founding year or a parsing accident.
 MIN_DATE = date(1995, 1, 1)

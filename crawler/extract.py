@@ -3,7 +3,7 @@
 The page is decoded (:mod:`crawler.encoding`), parsed once with lxml, given to
 :func:`crawler.dates.find_published_date` (first: trafilatura may modify trees) and to
 trafilatura's ``bare_extraction`` for the main text and metadata.  Link-level metadata
-(canonical, hreflang, AMP) is read from the same tree.
+(canonical, hreflang) is read from the same tree.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from trafilatura import bare_extraction
 from crawler.dates import find_published_date
 from crawler.encoding import decode_html
 from crawler.language import detect_language, normalize_lang
+from crawler.profiles import DEFAULT_LANGUAGES, DEFAULT_TIMEZONE
 
 logger = logging.getLogger(__name__)
 
@@ -34,9 +35,6 @@ __all__ = [
     "paragraphs_from_text",
     "promote_photo_credits",
 ]
-
-DEFAULT_LANGUAGES = ("ru", "kk", "en")
-DEFAULT_TIMEZONE = "Asia/Almaty"
 
 # Below this many characters a precision-mode text may be a failed extraction ...
 SHORT_TEXT_CHARS = 1000
@@ -130,7 +128,6 @@ class Article:
     published_raw: str | None = None
     date_source: str | None = None
     hreflang: dict[str, str] = field(default_factory=dict)
-    amphtml: str | None = None
 
     def as_dict(self) -> dict:
         """Plain dict of all fields (lists and dicts copied), e.g. for a Scrapy item."""
@@ -254,14 +251,6 @@ def _hreflang(tree: lxml_html.HtmlElement, base: str) -> dict[str, str]:
         if code and code not in out:
             out[code] = href
     return out
-
-
-def _amphtml(tree: lxml_html.HtmlElement, base: str) -> str | None:
-    for link in _rel_links(tree, "amphtml"):
-        found = _abs_url(base, link.get("href"))
-        if found:
-            return found
-    return None
 
 
 # --------------------------------------------------------------------------- text
@@ -456,5 +445,4 @@ def _extract(html, url: str, fetched_at: datetime | None, profile, encoding: str
         published_raw=getattr(date, "raw", None),
         date_source=getattr(date, "source", None),
         hreflang=hreflang,
-        amphtml=_amphtml(tree, base),
     )

@@ -20,6 +20,7 @@ class KnownPage:
     published_at: str | None
     etag: str | None
     last_modified: str | None
+    lastmod: str | None = None  # the sitemap/feed date that listed it when last fetched
 
     def conditional_headers(self) -> dict[str, str]:
         """Validators for a conditional re-fetch (answered 304 when nothing changed)."""
@@ -77,7 +78,7 @@ class KnownIndex:
                     url=row["url"], article_url=row["article_url"],
                     last_seen_at=datetime.fromisoformat(row["last_seen_at"]),
                     published_at=row["published_at"], etag=row["etag"],
-                    last_modified=row["last_modified"],
+                    last_modified=row["last_modified"], lastmod=row.get("lastmod"),
                 ))
         logger.info("%d known article URLs in %s", len(pages), db_path)
         return cls(pages)
@@ -108,6 +109,18 @@ class KnownIndex:
 
 
 def changed_since(known: KnownPage, lastmod: str | None) -> bool:
-    """Does a sitemap/feed date say the page changed after we last saw it?"""
+    """Does a sitemap/feed date say the page changed since we last fetched it?
+
+    When the date that listed it then was recorded, any other date now means an edit,
+    whatever the site's clock says against ours; otherwise only a date after our last
+    visit does.
+    """
+    if lastmod is None:
+        return False
+    if known.lastmod is not None:
+        then, now = parse_lastmod(known.lastmod), parse_lastmod(lastmod)
+        if then is not None and now is not None:
+            return now != then
+        return lastmod.strip() != known.lastmod.strip()
     when = parse_lastmod(lastmod)
     return when is not None and when > known.last_seen_at

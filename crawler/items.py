@@ -28,6 +28,8 @@ class FetchedPage:
     known_article_url: str | None = None
     # (file, offset, length) of the response's WARC record, when the crawl captures (--warc).
     warc: tuple[str, int, int] | None = None
+    # The sitemap lastmod or feed date that listed the URL (None from a listing).
+    lastmod: str | None = None
 
     @property
     def not_modified(self) -> bool:

@@ -10,10 +10,10 @@
   at once and the response passes on with a note for ``pages.error``.
 * Other retries (5xx, timeouts, connection errors) wait ``RETRY_BACKOFF_BASE * 2**(n-1)``
   seconds before the n-th retry, at most ``RETRY_BACKOFF_MAX``.
-* A site profile's ``[settings]`` table may set ``DOWNLOAD_DELAY``,
-  ``CONCURRENT_REQUESTS_PER_DOMAIN``, ``RETRY_TIMES``, ``RETRY_AFTER_MAX`` and
-  ``RETRY_BACKOFF_BASE`` for that site alone.  A profile's ``DOWNLOAD_DELAY`` is a fixed
-  delay: AutoThrottle does not move it.
+* A site profile's ``[settings]`` table may set ``RETRY_TIMES``, ``RETRY_AFTER_MAX`` and
+  ``RETRY_BACKOFF_BASE`` for that site alone (its ``DOWNLOAD_DELAY`` and
+  ``CONCURRENT_REQUESTS_PER_DOMAIN`` are ``DOWNLOAD_SLOTS``, see :mod:`crawler.site_settings`).
+  A profile's ``DOWNLOAD_DELAY`` is a fixed delay: AutoThrottle does not move it.
 
 Waiting is ``await``-ed on the reactor's event loop, never ``time.sleep``: other sites and
 other requests go on meanwhile.
@@ -36,19 +36,17 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 
 from lxml import etree
-from scrapy import signals
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.utils.asyncio import call_later, sleep
 from scrapy.utils.response import response_status_message
+
+from crawler.profiles import crawl_profiles
+from crawler.site_settings import site_settings
 
 logger = logging.getLogger(__name__)
 
 # Statuses whose Retry-After header means "come back after this long" (RFC 9110 10.2.3).
 RETRY_AFTER_STATUSES = (429, 503)
-# Profile [settings] keys this middleware applies per site; anything else in the table is global
-# at best, so it is reported instead of silently ignored.
-PER_SITE_SETTINGS = ("DOWNLOAD_DELAY", "CONCURRENT_REQUESTS_PER_DOMAIN", "RETRY_TIMES",
-                     "RETRY_AFTER_MAX", "RETRY_BACKOFF_BASE")
 # Where the spider finds why a retried response was finally passed on.
 RETRY_NOTE = "retry_note"
 # Exceptions that Scrapy raises without a message, explained for pages.error.
@@ -99,35 +97,22 @@ class PoliteRetryMiddleware(RetryMiddleware):
         self.backoff_max = settings.getfloat("RETRY_BACKOFF_MAX", 60.0)
         # download slot -> time.monotonic() before which no request of that slot may go out
         self._paused_until: dict[str, float] = {}
+        # download slot -> its (delay, jitter) while a Retry-After pause holds it
+        self._held_delays: dict[str, tuple[float, float]] = {}
+        self.profiles = crawl_profiles(settings)
         self._site_settings: dict[str, dict] = {}
-
-    @classmethod
-    def from_crawler(cls, crawler):
-        mw = super().from_crawler(crawler)
-        crawler.signals.connect(mw._spider_opened, signal=signals.spider_opened)
-        return mw
+        for name, profile in self.profiles.items():
+            applied, _ = site_settings(profile)
+            if applied:
+                self._site_settings[name] = applied
 
     # -- per-site settings -------------------------------------------------------------
-
-    def _spider_opened(self, spider) -> None:
-        for name, profile in getattr(spider, "profiles", {}).items():
-            given = dict(getattr(profile, "settings", None) or {})
-            if not given:
-                continue
-            site = {k: given.pop(k) for k in PER_SITE_SETTINGS if k in given}
-            if given:
-                logger.warning("profile %s: settings %s are not applied per site (give them "
-                               "with --set for the whole run)", name, ", ".join(sorted(given)))
-            if site:
-                self._site_settings[name] = site
-                logger.info("profile %s: per-site settings %s", name, site)
 
     def _site_of(self, request) -> str | None:
         site = request.meta.get("site")
         if site:
             return site
-        spider = self.crawler.spider
-        for name, profile in getattr(spider, "profiles", {}).items():
+        for name, profile in self.profiles.items():
             if profile.owns(request.url):
                 return name
         return None
@@ -137,32 +122,13 @@ class PoliteRetryMiddleware(RetryMiddleware):
         value = self._site_settings.get(site, {}).get(key) if site else None
         return default if value is None else type(default)(value)
 
-    def _apply_site_slot(self, request, slot: str) -> None:
-        site = self._site_of(request)
-        chosen = self._site_settings.get(site) if site else None
-        if not chosen:
-            return
-        if "DOWNLOAD_DELAY" in chosen:
-            # The profile's delay is fixed for that site: AutoThrottle would lower it.
-            request.meta.setdefault("autothrottle_dont_adjust_delay", True)
-        downloader = self.crawler.engine.downloader
-        if slot in downloader.slots or slot in downloader.per_slot_settings:
-            return
-        # Slots are created lazily from DOWNLOAD_SLOTS-style settings, so filling them in before
-        # the first request of the site is enough.
-        per_slot = {}
-        if "DOWNLOAD_DELAY" in chosen:
-            per_slot["delay"] = float(chosen["DOWNLOAD_DELAY"])
-        if "CONCURRENT_REQUESTS_PER_DOMAIN" in chosen:
-            per_slot["concurrency"] = int(chosen["CONCURRENT_REQUESTS_PER_DOMAIN"])
-        if per_slot:
-            downloader.per_slot_settings[slot] = per_slot
-
     # -- the middleware hooks ------------------------------------------------------------
 
     async def process_request(self, request):
         slot = self.crawler.engine.downloader.get_slot_key(request)
-        self._apply_site_slot(request, slot)
+        if "DOWNLOAD_DELAY" in self._site_settings.get(self._site_of(request), {}):
+            # The profile's delay is fixed for that site: AutoThrottle would lower it.
+            request.meta.setdefault("autothrottle_dont_adjust_delay", True)
         if "max_retry_times" not in request.meta:
             site_retries = self._setting(request, "RETRY_TIMES", -1)
             if site_retries >= 0:
@@ -225,12 +191,22 @@ class PoliteRetryMiddleware(RetryMiddleware):
         slot = downloader.slots.get(key)
         if slot is None:
             return
-        # Requests of this site already past process_request wait in the slot's queue; the
-        # downloader sends none of them while slot.latercall is pending (the same mechanism it
-        # uses for DOWNLOAD_DELAY), so a later latercall holds the whole site.
-        if slot.latercall is not None:
-            slot.latercall.cancel()
-        slot.latercall = call_later(until - time.monotonic(), downloader._latercall, slot)
+        # Requests of this site already past process_request wait in the slot's queue. The
+        # downloader sends the next one `slot.delay` seconds after the last (`slot.lastseen`,
+        # time.monotonic), so a delay that reaches `until` holds the whole site; the slot's own
+        # delay and jitter come back when the pause ends.
+        self._held_delays.setdefault(key, (slot.delay, slot.jitter))
+        slot.delay = max(slot.delay, until - slot.lastseen)
+        slot.jitter = 0
+        call_later(until - time.monotonic(), self._end_pause, key)
+
+    def _end_pause(self, key: str) -> None:
+        if time.monotonic() < self._paused_until.get(key, 0.0) - 0.001:
+            return  # extended by a later Retry-After; its own call ends it
+        held = self._held_delays.pop(key, None)
+        slot = self.crawler.engine.downloader.slots.get(key)
+        if held is not None and slot is not None:
+            slot.delay, slot.jitter = held
 
     async def _wait(self, request, delay: float, reason: str) -> None:
         if delay <= 0:

@@ -75,8 +75,8 @@ class Signer:
 
     The values are exactly datasketch's ``MinHash(num_perm, seed, scheme="affine32")``
     after ``update_batch`` of the UTF-8 shingles. The arithmetic is redone here because
-    importing datasketch imports scipy, which added about 40 MB and 0.4 s to every crawl
-    process for one small function (bench/README-crawl.md).
+    importing datasketch imports scipy into every crawl process for one small function
+    (its cost: bench/README-crawl.md).
     """
 
     def __init__(self, num_perm: int = NUM_PERM, band_rows: int = BAND_ROWS, k: int = SHINGLE_WORDS,
@@ -213,8 +213,3 @@ def _canonical(url: str) -> str:
         return normalize_url(url)
     except Exception:  # noqa: BLE001 - an unparseable alternate simply does not match
         return url
-
-
-def index_article(archive, article_id: int, threshold: float = DEFAULT_THRESHOLD) -> Match:
-    """One-off: index one stored article (builds an indexer; use NearDupIndexer for many)."""
-    return NearDupIndexer(archive, threshold).index(article_id)

@@ -1,19 +1,23 @@
 """Site profiles: what the crawler knows about one news site.
 
-A profile is a small TOML file (see ``spiders/profiles/``).  A bare homepage URL given on the
+A profile is a small TOML file (see ``crawler/site_profiles/``).  A bare homepage URL given on the
 command line gets a generic profile built on the fly, so every site is crawled through the same
 code path.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from importlib import resources
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+logger = logging.getLogger(__name__)
+
+# What a page is read as when nothing else says: its languages and the zone of its times.
 DEFAULT_LANGUAGES = ("ru", "kk", "en")
 DEFAULT_TIMEZONE = "Asia/Almaty"
 
@@ -50,6 +54,8 @@ class SiteProfile:
     max_listing_pages: int = 5
     settings: dict = field(default_factory=dict, compare=False, hash=False)
     generic: bool = False
+    # When set, only URLs on these ports belong to the site (two sites on one host).
+    ports: tuple[int, ...] = ()
 
     @property
     def root(self) -> str:
@@ -58,7 +64,10 @@ class SiteProfile:
 
     def owns(self, url: str) -> bool:
         """True when ``url`` is on one of the profile's domains (or a subdomain)."""
-        host = (urlsplit(url).hostname or "").lower()
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        if self.ports and _port(parts) not in self.ports:
+            return False
         return any(host == d or host.endswith("." + d) for d in self.allowed_domains)
 
     def is_article_url(self, url: str) -> bool:
@@ -90,6 +99,13 @@ class SiteProfile:
             feeds=tuple(move(u) for u in self.feeds),
             allowed_domains=(new.hostname or "",),
         )
+
+
+def _port(parts) -> int | None:
+    try:
+        return parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    except ValueError:
+        return None
 
 
 def generic_profile(url: str) -> SiteProfile:
@@ -146,9 +162,9 @@ def _profile_from_toml(text: str, source: str) -> SiteProfile:
 
 
 def bundled_profiles() -> dict[str, SiteProfile]:
-    """The profiles shipped in ``spiders/profiles``, by name."""
+    """The profiles shipped in ``crawler/site_profiles``, by name."""
     out = {}
-    for entry in resources.files("spiders").joinpath("profiles").iterdir():
+    for entry in resources.files("crawler").joinpath("site_profiles").iterdir():
         if entry.name.endswith(".toml"):
             profile = _profile_from_toml(entry.read_text(encoding="utf-8"), entry.name)
             out[profile.name] = profile
@@ -173,3 +189,82 @@ def resolve_target(target: str, base_url: str | None = None) -> SiteProfile:
             "(or give a homepage URL)"
         )
     return profile.rebased(base_url) if base_url else profile
+
+
+def profile_record(profile: SiteProfile, target: str | None = None) -> dict:
+    """What the archive keeps of a crawl's profile (crawls.profiles): the TARGET it came
+    from, every resolved field, and for a .toml file its text as it was."""
+    record: dict = {"target": target, "fields": asdict(profile)}
+    if target and target.endswith(".toml") and Path(target).is_file():
+        record["toml"] = Path(target).read_text(encoding="utf-8")
+    return record
+
+
+def profile_from_record(record: dict) -> SiteProfile:
+    """The profile a crawl ran with, from its :func:`profile_record`."""
+    known = {f.name for f in fields(SiteProfile)}
+    values = {k: v for k, v in record["fields"].items() if k in known}
+    for key, value in values.items():
+        if isinstance(value, list):
+            values[key] = tuple(value)
+    return SiteProfile(**values)
+
+
+def crawl_profile_records(settings) -> dict[str, dict]:
+    """:func:`profile_record` of every profile of the crawl configured by ``settings``."""
+    resolved = _resolve_all(settings.getlist("CRAWL_TARGETS"), settings.get("CRAWL_BASE_URL"))
+    return {name: profile_record(profile, ", ".join(targets)) for name, (profile, targets) in resolved.items()}
+
+
+def _origin_name(profile: SiteProfile) -> str:
+    """``host``, or ``host:port`` for a port other than the scheme's default."""
+    port = _port(urlsplit(profile.start_urls[0]))
+    return profile.name if port in (80, 443) else f"{profile.name}:{port}"
+
+
+def _resolve_all(targets, base_url: str | None) -> dict[str, tuple[SiteProfile, list[str]]]:
+    """Site name -> (profile, the TARGETs it came from).
+
+    A site is its profile, or for a bare URL its origin: several URLs of one origin are one
+    site with several start URLs; URLs on one host with other ports are other sites, named
+    ``host:port``. A repeated target is reported; two different profiles of one name are an
+    error, never one silently replacing the other.
+    """
+    resolved = [(target, resolve_target(target, base_url)) for target in targets]
+    names_by_host: dict[str, set[str]] = {}
+    for _, profile in resolved:
+        if profile.generic:
+            names_by_host.setdefault(profile.name, set()).add(_origin_name(profile))
+    out: dict[str, tuple[SiteProfile, list[str]]] = {}
+    for target, profile in resolved:
+        if profile.generic and len(names_by_host[profile.name]) > 1:
+            port = _port(urlsplit(profile.start_urls[0]))
+            profile = replace(profile, name=_origin_name(profile),
+                              ports=(80, 443) if port in (80, 443) else (port,))
+        if profile.name not in out:
+            out[profile.name] = (profile, [target])
+            continue
+        known, sources = out[profile.name]
+        sources.append(target)
+        if known.generic and profile.generic:
+            starts = known.start_urls + tuple(u for u in profile.start_urls if u not in known.start_urls)
+            if starts == known.start_urls:
+                logger.warning("target %s is given more than once; crawled once", target)
+            out[profile.name] = (replace(known, start_urls=starts), sources)
+        elif known == profile:
+            logger.warning("target %s is given more than once; crawled once", target)
+        else:
+            raise ProfileError(f"two different profiles are named {profile.name!r}: "
+                               f"{sources[0]} and {target}")
+    return out
+
+
+def resolve_targets(targets, base_url: str | None = None) -> dict[str, SiteProfile]:
+    """The profiles of a crawl's TARGETs, by site name (see :func:`_resolve_all`)."""
+    return {name: profile for name, (profile, _) in _resolve_all(targets, base_url).items()}
+
+
+def crawl_profiles(settings) -> dict[str, SiteProfile]:
+    """The profiles of the crawl configured by Scrapy ``settings`` (CRAWL_TARGETS,
+    CRAWL_BASE_URL): every component resolves them from there, none asks the spider."""
+    return resolve_targets(settings.getlist("CRAWL_TARGETS"), settings.get("CRAWL_BASE_URL"))

@@ -10,11 +10,10 @@ import logging
 from collections import Counter
 from datetime import datetime, timezone
 
-from crawler.extract import ExtractionError
-from crawler.neardup import DEFAULT_THRESHOLD, NearDupIndexer
 from crawler.items import FetchedPage
-from crawler.pipelines.extraction import build_article, check_fetch
-from crawler.profiles import bundled_profiles, generic_profile
+from crawler.neardup import DEFAULT_THRESHOLD, NearDupIndexer
+from crawler.page import check_fetch, process_fetched
+from crawler.profiles import SiteProfile, bundled_profiles, generic_profile, profile_from_record
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +27,8 @@ def reextract_archive(archive, *, site: str | None = None,
     Changed texts are re-indexed for near-duplicates at once (threshold None: leave it to
     the next crawl's catch-up).
     """
-    profiles = bundled_profiles()
+    bundled = bundled_profiles()
+    by_crawl: dict[int | None, dict[str, SiteProfile]] = {}
     neardup = NearDupIndexer(archive, neardup_threshold) if neardup_threshold else None
     counts: Counter[str] = Counter()
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -42,7 +42,12 @@ def reextract_archive(archive, *, site: str | None = None,
             continue
         page_site = row["site"]
         url = row.get("final_url") or row["url"]
-        profile = profiles.get(page_site) if page_site else None
+        crawl_id = row.get("crawl_id")
+        if crawl_id not in by_crawl:
+            by_crawl[crawl_id] = _crawl_profiles(archive, crawl_id)
+        # The profile the page was crawled with; for crawls that recorded none (archives
+        # older than crawls.profiles), the bundled one of that name.
+        profile = (by_crawl[crawl_id].get(page_site) or bundled.get(page_site)) if page_site else None
         if profile is None:
             profile = generic_profile(url)
         page = FetchedPage(url=row["url"], final_url=url, site=page_site or profile.name,
@@ -52,14 +57,24 @@ def reextract_archive(archive, *, site: str | None = None,
         if problem:
             counts["skipped"] += 1
             continue
-        try:
-            article = build_article(page, profile)
-        except ExtractionError as exc:
+        outcome = process_fetched(page, profile)
+        if outcome.article is None:
             counts["failed"] += 1
-            logger.warning("re-extraction failed for %s: %s", url, exc)
+            logger.warning("re-extraction failed for %s: %s", url, outcome.error)
             continue
-        result = archive.store_article(article, page_id=row["id"], crawl_id=row.get("crawl_id"), seen_at=now)
+        result = archive.store_article(outcome.article, page_id=row["id"], crawl_id=row.get("crawl_id"), seen_at=now)
         counts[result.status] += 1
         if neardup and result.status in ("new", "updated", "duplicate"):
             neardup.index(result.id)
     return dict(counts)
+
+
+def _crawl_profiles(archive, crawl_id: int | None) -> dict[str, SiteProfile]:
+    profiles = {}
+    for name, record in archive.crawl_profiles(crawl_id).items():
+        try:
+            profiles[name] = profile_from_record(record)
+        except (KeyError, TypeError) as exc:  # a record this code cannot read: say so, go on
+            logger.warning("crawl %s: profile %s unreadable (%s); using the bundled or generic one",
+                           crawl_id, name, exc)
+    return profiles

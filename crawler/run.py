@@ -41,16 +41,20 @@ def run_crawl(targets: list[str], db_path: str, **options) -> dict:
     The summary has the crawls-table row of this run plus ``line``, a one-line text for cron.
     """
     from archive import Archive
-    from spiders.news import NewsSpider
 
     settings = build_settings(targets, db_path, **options)
     with CrawlLock(db_path):  # raises ArchiveLocked at once if another crawl runs
         process = CrawlerProcess(settings)
-        crawler = process.create_crawler(NewsSpider)
+        # By name, through SPIDER_MODULES: crawler/ never imports spiders/.
+        crawler = process.create_crawler(settings.get("CRAWL_SPIDER"))
         process.crawl(crawler)
         process.start()
-    spider = crawler.spider
-    crawl_id = getattr(spider, "crawl_id", None)
+    from crawler.pipelines.storage import CRAWL_ID_STAT
+
+    try:
+        crawl_id = crawler.stats.get_value(CRAWL_ID_STAT)
+    except RuntimeError:  # Scrapy's "not set yet": the crawl never started
+        crawl_id = None
     if crawl_id is None:
         raise RuntimeError("the crawl did not start (see the log above)")
     archive = Archive(db_path)

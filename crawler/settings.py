@@ -6,10 +6,13 @@ domain, an honest User-Agent.  Everything here can be overridden per run
 """
 
 from crawler import __version__
+from crawler.neardup import DEFAULT_THRESHOLD
 
 BOT_NAME = "news-archive-crawler"
 SPIDER_MODULES = ["spiders"]
 NEWSPIDER_MODULE = "spiders"
+# The spider `crawler crawl` runs, by name (found in SPIDER_MODULES).
+CRAWL_SPIDER = "news"
 
 USER_AGENT = (
     f"news-archive-crawler/{__version__} (research archive; "
@@ -47,9 +50,16 @@ DOWNLOADER_MIDDLEWARES = {
     # Above every response-side middleware: sees bodies before decompression (see the module).
     "crawler.warc_capture.WarcCaptureMiddleware": 890,
 }
+# The profiles' DOWNLOAD_DELAY / CONCURRENT_REQUESTS_PER_DOMAIN become DOWNLOAD_SLOTS entries.
+ADDONS = {"crawler.site_settings.SiteSlotsAddon": 0}
 # Sitemaps and feeds are checked before parsing: gzip bombs refused, entities/invalid XML reported.
-SPIDER_MIDDLEWARES = {"crawler.middlewares.DiscoveryCheckMiddleware": 60,
-                      "crawler.warc_capture.WarcLinkMiddleware": 70}
+SPIDER_MIDDLEWARES = {
+    "crawler.middlewares.DiscoveryCheckMiddleware": 60,
+    "crawler.warc_capture.WarcLinkMiddleware": 70,
+    # Article requests leaving the spider: known and unchanged URLs dropped, then --limit.
+    "crawler.known_urls.KnownUrlMiddleware": 920,
+    "crawler.known_urls.SiteLimitMiddleware": 910,
+}
 RETRY_AFTER_MAX = 300
 RETRY_BACKOFF_BASE = 1.0
 RETRY_BACKOFF_MAX = 60
@@ -85,10 +95,11 @@ CRAWL_RECHECK_DAYS = 0  # re-fetch known articles published in the last N days
 # Near-duplicates (crawler/neardup.py): estimated Jaccard similarity of word 5-gram shingles a
 # pair needs to be linked through articles.near_duplicate_of (measured: bench/README-neardup.md).
 NEARDUP_ENABLED = True
-NEARDUP_THRESHOLD = 0.4
+NEARDUP_THRESHOLD = DEFAULT_THRESHOLD
 
 # Scrapy starts this many asyncio tasks for every response's output, and an article response
-# yields one item: 100 (the default) cost ~2.5 ms of crawl-process CPU per page (bench/).
+# yields one item: Scrapy's default of 100 costs crawl-process CPU for nothing
+# (bench/README-crawl.md).
 CONCURRENT_ITEMS = 4
 
 # Extraction runs in worker processes so it neither blocks the reactor nor stays on one core.

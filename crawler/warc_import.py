@@ -51,14 +51,19 @@ _COMMIT_SECONDS = 2.0
 _REDIRECTS_KEPT = 10_000
 
 
+def extract_page(page: FetchedPage, profile) -> tuple[dict | None, str | None, str | None]:
+    """``(article, encoding, error)`` for one response: the crawl's :func:`process_fetched`."""
+    from crawler.page import process_fetched
+
+    result = process_fetched(page, profile)
+    return result.article, result.encoding, result.error
+
+
 def page_functions():
-    """The crawl's pure page functions: ``(check_fetch, extract_job)``.
+    """The crawl's pure page functions: ``(check_fetch, extract)``."""
+    from crawler.page import check_fetch
 
-    One place to change when they move to their own module.
-    """
-    from crawler.pipelines.extraction import check_fetch, extract_job
-
-    return check_fetch, extract_job
+    return check_fetch, extract_page
 
 
 class WarcImportError(RuntimeError):

@@ -12,7 +12,7 @@ import logging
 
 from crawler.dates import parse_date_text
 from crawler.items import FetchedPage
-from crawler.pipelines.extraction import extract_job
+from crawler.page import process_fetched
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def _warm() -> None:
                        site="warm-up", fetched_at="2024-04-18T06:00:00+00:00", status=200,
                        headers={"content-type": "text/html; charset=utf-8"},
                        content_type="text/html; charset=utf-8", body=_PAGE.encode("utf-8"))
-    extract_job(page, None)
+    process_fetched(page, None)
 
 
 try:

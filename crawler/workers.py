@@ -3,12 +3,12 @@
 Extraction costs tens of milliseconds of pure Python per page; run in Scrapy's process it
 blocks the reactor and uses one core.  This pool runs it in ``size`` separate processes.
 
-Why not ``concurrent.futures.ProcessPoolExecutor``: when one of its workers dies (a crash in
-a C parser, the OOM killer, a kill by hand), every pending future fails with
-``BrokenProcessPool`` and nobody can tell which page did it.  Here each worker holds exactly
-one task at a time, driven by its own thread in the parent, so a death or a hang is charged
-to that one task (``WorkerCrashed`` / ``WorkerTimeout``), the worker is replaced, and the
-other tasks go on.
+It is pebble's ``ProcessPool``, not ``concurrent.futures.ProcessPoolExecutor``: when one of
+the executor's workers dies (a crash in a C parser, the OOM killer, a kill by hand), every
+pending future fails with ``BrokenProcessPool`` and nobody can tell which page did it.  With
+pebble a death or a hang is charged to that one task (``WorkerCrashed`` / ``WorkerTimeout``
+here), the worker is replaced, and the other tasks go on; it also replaces a worker after
+``max_tasks`` tasks.
 
 Workers start from a fork server that has already imported ``preload`` (so a replacement
 starts in milliseconds, not the seconds trafilatura and dateparser take to import) and send
@@ -24,12 +24,14 @@ import os
 import queue
 import signal
 import threading
+import time
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Callable, Iterable
 
-logger = logging.getLogger(__name__)
+from pebble import ProcessExpired, ProcessPool
 
-_STOP = object()
+logger = logging.getLogger(__name__)
 
 
 class WorkerCrashed(RuntimeError):
@@ -38,10 +40,6 @@ class WorkerCrashed(RuntimeError):
 
 class WorkerTimeout(RuntimeError):
     """The task ran longer than the pool's timeout; its worker was killed."""
-
-
-class RemoteError(RuntimeError):
-    """An exception raised in a worker that could not be sent back as it was."""
 
 
 def default_size() -> int:
@@ -67,32 +65,21 @@ def describe_exit(code: int | None) -> str:
 # -- the worker process ------------------------------------------------------------------
 
 
-def _serve(conn, log_queue, log_level: int) -> None:
-    """Worker main loop: receive ``(fn, args)``, send back ``(True, result)`` or ``(False, exc)``."""
-    # Ctrl-C reaches the whole process group; the parent decides when workers stop.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+def _init_worker(started, log_queue, log_level: int) -> None:
+    """Run by pebble in every worker as it starts: report it, send its logs to the parent."""
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
     if log_queue is not None:
         root.addHandler(logging.handlers.QueueHandler(log_queue))
     root.setLevel(log_level)
-    while True:
-        try:
-            message = conn.recv()
-        except (EOFError, OSError):  # the parent is gone
-            return
-        if message is None:
-            return
-        fn, args = message
-        try:
-            reply = (True, fn(*args))
-        except BaseException as exc:  # noqa: BLE001 - everything goes back to the caller
-            reply = (False, exc)
-        try:
-            conn.send(reply)
-        except Exception as exc:  # noqa: BLE001 - an unpicklable result or exception
-            conn.send((False, RemoteError(f"{type(reply[1]).__name__} could not be sent back: {exc}")))
+    started.put(os.getpid())
+
+
+def _timed(fn: Callable, args: tuple) -> tuple[float, Any]:
+    begin = time.monotonic()
+    result = fn(*args)
+    return time.monotonic() - begin, result
 
 
 class _Relay(logging.Handler):
@@ -109,128 +96,34 @@ class _Relay(logging.Handler):
 # -- the parent side -----------------------------------------------------------------------
 
 
-class _Slot:
-    """One worker process and the parent thread that feeds it."""
-
-    def __init__(self, pool: "WorkerPool", index: int):
-        self.pool = pool
-        self.index = index
-        self.proc = None
-        self.conn = None
-        self.tasks = 0  # tasks run by the current process
-        self.thread = threading.Thread(target=self._loop, name=f"{pool.name}-{index}", daemon=True)
-
-    def spawn(self) -> None:
-        ctx = self.pool.ctx
-        parent_end, child_end = ctx.Pipe()
-        proc = ctx.Process(target=_serve, args=(child_end, self.pool.log_queue, self.pool.log_level),
-                           name=f"{self.pool.name}-{self.index}", daemon=True)
-        proc.start()
-        child_end.close()
-        self.proc, self.conn = proc, parent_end
-        self.tasks = 0
-        self.pool.started += 1
-
-    def _reap(self, kill: bool) -> int | None:
-        """Make sure the worker is gone; return its exit code."""
-        proc, conn = self.proc, self.conn
-        self.proc = self.conn = None
-        if conn is not None:
-            conn.close()
-        if proc is None:
-            return None
-        if kill and proc.is_alive():
-            proc.kill()
-        proc.join(5)
-        return proc.exitcode
-
-    def run(self, fn: Callable, args: tuple) -> Any:
-        limit = self.pool.max_tasks
-        if limit and self.proc is not None and self.tasks >= limit:
-            # Long crawls: whatever a worker's libraries cache or fragment goes with it.
-            self.stop()
-            self.pool.recycled += 1
-        if self.proc is None or not self.proc.is_alive():
-            if self.proc is not None:
-                self._reap(kill=True)
-            self.spawn()
-        # A task that cannot be pickled fails here, before anything is written to the pipe.
-        try:
-            self.conn.send((fn, args))
-            timeout = self.pool.timeout
-            if timeout and not self.conn.poll(timeout):
-                self._reap(kill=True)
-                self.pool.replaced += 1
-                raise WorkerTimeout(f"no result after {timeout:g} s; worker killed")
-            ok, value = self.conn.recv()
-        except (EOFError, BrokenPipeError, ConnectionResetError):
-            code = self._reap(kill=True)
-            self.pool.replaced += 1
-            raise WorkerCrashed(f"worker process died ({describe_exit(code)})") from None
-        self.tasks += 1
-        if ok:
-            return value
-        raise value
-
-    def _loop(self) -> None:
-        # The process starts with the first task: a crawl that finds nothing new (most
-        # scheduled re-runs) never pays for the fork server's imports.
-        jobs = self.pool.jobs
-        while True:
-            job = jobs.get()
-            if job is _STOP:
-                break
-            fn, args, future = job
-            if not future.set_running_or_notify_cancel():
-                continue
-            try:
-                result = self.run(fn, args)
-            except BaseException as exc:  # noqa: BLE001 - delivered to the caller
-                future.set_exception(exc)
-            else:
-                future.set_result(result)
-        self.stop()
-
-    def stop(self) -> None:
-        if self.conn is not None:
-            try:
-                self.conn.send(None)
-            except OSError:
-                pass
-        if self.proc is not None:
-            self.proc.join(self.pool.stop_timeout)
-        self._reap(kill=True)
-
-
 class WorkerPool:
     """``size`` worker processes, one task each at a time; ``submit`` returns a Future.
 
     ``timeout`` (seconds, 0 = none) bounds one task; ``preload`` names modules the fork
     server imports once for all workers; ``log_level`` is the lowest level workers send back;
     ``max_tasks`` (0 = no limit) replaces a worker after that many tasks, so its memory
-    cannot creep over a long crawl.  Worker processes start with their first task.
+    cannot creep over a long crawl.  Worker processes start with the first task.
     Futures complete in the pool's threads: callers in an event loop hand results over
     themselves (e.g. ``reactor.callFromThread``).
     """
 
     def __init__(self, size: int | None = None, *, timeout: float = 0, preload: Iterable[str] = (),
-                 log_level: int = logging.INFO, name: str = "worker", stop_timeout: float = 10,
-                 max_tasks: int = 0):
+                 log_level: int = logging.INFO, name: str = "worker", max_tasks: int = 0):
         self.size = size or default_size()
         self.max_tasks = max_tasks
-        self.recycled = 0  # workers replaced after max_tasks
         self.timeout = timeout
         self.preload = list(preload)
         self.log_level = log_level
         self.name = name
-        self.stop_timeout = stop_timeout
-        self.jobs: queue.SimpleQueue = queue.SimpleQueue()
-        self.started = 0  # worker processes started, replacements included
         self.replaced = 0  # workers that died or were killed mid-task
         self.ctx = None
         self.log_queue = None
         self._listener = None
-        self._slots: list[_Slot] = []
+        self._pool: ProcessPool | None = None
+        self._started_queue = None
+        self._pids: list[int] = []
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._dispatcher: threading.Thread | None = None
         self._closed = False
 
     def start(self) -> "WorkerPool":
@@ -241,35 +134,92 @@ class WorkerPool:
         if self.preload and self.ctx.get_start_method() == "forkserver":
             self.ctx.set_forkserver_preload(self.preload)
         self.log_queue = self.ctx.Queue()
+        self._started_queue = self.ctx.SimpleQueue()
         self._listener = logging.handlers.QueueListener(self.log_queue, _Relay())
         self._listener.start()
-        self._slots = [_Slot(self, i) for i in range(self.size)]
-        for slot in self._slots:
-            slot.thread.start()
-        logger.debug("%d %s processes starting (%s)", self.size, self.name, self.ctx.get_start_method())
+        self._pool = ProcessPool(max_workers=self.size, max_tasks=self.max_tasks, context=self.ctx,
+                                 initializer=_init_worker,
+                                 initargs=(self._started_queue, self.log_queue, self.log_level))
+        # pebble starts its processes (and the fork server its preload) in the thread that
+        # schedules the first task: not the caller's, which may be the crawl's event loop.
+        self._dispatcher = threading.Thread(target=self._dispatch, name=f"{self.name}-dispatch", daemon=True)
+        self._dispatcher.start()
+        logger.debug("%d %s processes (%s)", self.size, self.name, self.ctx.get_start_method())
         return self
+
+    def _dispatch(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            fn, args, future = job
+            try:
+                inner = self._pool.schedule(_timed, (fn, args), timeout=self.timeout or None)
+            except BaseException as exc:  # noqa: BLE001 - e.g. the processes could not start
+                if future.set_running_or_notify_cancel():
+                    future.set_exception(exc)
+                continue
+            inner.add_done_callback(lambda done, future=future: self._deliver(done, future))
 
     def submit(self, fn: Callable, *args) -> Future:
         """Run ``fn(*args)`` in a worker; ``fn`` and the arguments must be picklable."""
-        if self._closed:
+        if self._closed or self._pool is None:
             raise RuntimeError("pool is closed")
         future: Future = Future()
-        self.jobs.put((fn, args, future))
+        self._jobs.put((fn, args, future))
         return future
+
+    def _deliver(self, done, future: Future) -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            elapsed, result = done.result()
+        except FutureTimeout:
+            self.replaced += 1
+            future.set_exception(WorkerTimeout(f"no result after {self.timeout:g} s; worker killed"))
+        except ProcessExpired as exc:
+            self.replaced += 1
+            future.set_exception(WorkerCrashed(f"worker process died ({describe_exit(exc.exitcode)})"))
+        except BaseException as exc:  # noqa: BLE001 - the task's own exception, for the caller
+            future.set_exception(exc)
+        else:
+            if self.timeout and elapsed > self.timeout:
+                # Finished after the limit but before pebble's next check: the limit is the
+                # limit, whichever side of that check the task ended on.
+                future.set_exception(WorkerTimeout(f"no result after {self.timeout:g} s"))
+            else:
+                future.set_result(result)
+
+    def _drain_started(self) -> None:
+        queue = self._started_queue
+        while queue is not None and not queue.empty():
+            self._pids.append(queue.get())
+
+    @property
+    def started(self) -> int:
+        """Worker processes started, replacements included."""
+        self._drain_started()
+        return len(self._pids)
+
+    @property
+    def recycled(self) -> int:
+        """Workers replaced after max_tasks."""
+        return max(0, self.started - min(self.size, self.started) - self.replaced)
 
     def pids(self) -> list[int]:
         """Process ids of the live workers."""
-        return [s.proc.pid for s in self._slots if s.proc is not None and s.proc.is_alive()]
+        self._drain_started()
+        mine = set(self._pids)
+        return sorted(p.pid for p in multiprocessing.active_children() if p.pid in mine)
 
     def close(self) -> None:
         """Finish the queued tasks, stop the workers and the log relay (idempotent)."""
         if self._closed:
             return
         self._closed = True
-        for _ in self._slots:
-            self.jobs.put(_STOP)
-        for slot in self._slots:
-            slot.thread.join()
+        if self._dispatcher is not None:
+            self._jobs.put(None)
+            self._dispatcher.join()
+        if self._pool is not None:
+            self._pool.close()
+            self._pool.join()
         if self._listener is not None:
             self._listener.stop()
             self._listener = None

@@ -2,7 +2,7 @@
 
 Discovery, for every target site, in this order of trust:
   1. sitemaps: robots.txt ``Sitemap:`` lines (or the profile's list, or ``/sitemap.xml``),
-     sitemap indexes, gzip'd and Google News sitemaps (Scrapy's SitemapSpider does the parsing);
+     sitemap indexes, gzip'd and Google News sitemaps (read with Scrapy's sitemap utilities);
   2. RSS/Atom feeds: the profile's, and those autodiscovered from ``<link rel="alternate">``;
   3. the homepage, its sections and their paginated listings, with the profile's article-URL
      pattern (or a generic heuristic) telling articles from navigation.
@@ -10,34 +10,39 @@ Discovery, for every target site, in this order of trust:
 Every article candidate is fetched once per run (URLs are compared after canonicalisation)
 and handed on as a :class:`crawler.items.FetchedPage`, errors included, so the archive
 records what failed and why.
+
+The spider only discovers and parses.  Its parts: the sitemaps of an index are paced by
+:class:`crawler.sitemap_pacer.SitemapPacer`; known URLs and the per-site limit are spider
+middlewares (:mod:`crawler.known_urls`); per-site politeness is DOWNLOAD_SLOTS
+(:mod:`crawler.site_settings`).  Sitemaps are read with Scrapy's public sitemap utilities.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections import Counter, defaultdict, deque
 from datetime import date, datetime, timezone
 from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
-from scrapy import Request, signals
+from scrapy import Request, Spider, signals
 from scrapy.exceptions import DontCloseSpider, IgnoreRequest
-from scrapy.http import Response
-from scrapy.spiders import SitemapSpider
+from scrapy.http import Response, XmlResponse
+from scrapy.utils.gz import gunzip, gzip_magic_number
+from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
+from w3lib.url import safe_url_string
 
-from crawler.incremental import KnownIndex, changed_since, parse_lastmod
+from archive.core import select_headers
+from crawler.incremental import parse_lastmod
 from crawler.items import FetchedPage
+from crawler.known_urls import KnownUrlMiddleware
 from crawler.middlewares import RETRY_NOTE, describe_failure
-from crawler.profiles import SiteProfile, resolve_target
+from crawler.profiles import SiteProfile, crawl_profiles
+from crawler.sitemap_pacer import SitemapPacer
 from crawler.urls import normalize_url, url_key
 
 logger = logging.getLogger(__name__)
 
-# Headers worth keeping with each page: they explain how it was served and allow
-# conditional re-fetching later.
-KEPT_HEADERS = ("content-type", "content-language", "last-modified", "etag", "cache-control",
-                "retry-after", "content-length", "location")
 # Let article responses with error statuses reach the spider so they are recorded; 3xx are
 # left out so the redirect middleware still follows redirects.
 ERROR_STATUSES = list(range(400, 600))
@@ -57,54 +62,31 @@ def utcnow_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-class NewsSpider(SitemapSpider):
+class NewsSpider(Spider):
     name = "news"
-    sitemap_rules = [("", "parse_article")]
 
-    def __init__(self, targets=None, base_url=None, since=None, limit=0, known=None,
-                 refresh=False, recheck_days=0, *args, **kwargs):
+    def __init__(self, *args, profiles: dict[str, SiteProfile] | None = None, since=None, limit=0,
+                 recheck_days=0, next_sitemap_below=32, **kwargs):
         super().__init__(*args, **kwargs)
-        self.known: KnownIndex = known if known is not None else KnownIndex()
-        self.refresh = bool(refresh)
-        self.recheck_days = int(recheck_days or 0)
-        self._lastmods: dict[str, str] = {}
-        if isinstance(targets, str):  # `scrapy crawl news -a targets=a,b`
-            targets = [t for t in targets.split(",") if t]
-        self.targets = list(targets or [])
-        self.base_url = base_url
+        self.profiles: dict[str, SiteProfile] = dict(profiles or {})
         self.since = date.fromisoformat(since) if isinstance(since, str) and since else since
-        self.limit = int(limit or 0)
-        self.profiles: dict[str, SiteProfile] = {}
-        for target in self.targets:
-            profile = resolve_target(target, base_url)
-            self.profiles[profile.name] = profile
+        self.recheck_days = int(recheck_days or 0)
         self.allowed_domains = sorted({d for p in self.profiles.values() for d in p.allowed_domains})
+        self.pacer = SitemapPacer(next_sitemap_below, int(limit or 0))
         self._seen: set[str] = set()
-        self._scheduled: Counter[str] = Counter()
-        self._answered: Counter[str] = Counter()
-        self._current_site: str | None = None
-        # Sitemaps listed by an index wait here and are fetched one at a time per site, the
-        # next when fewer than next_sitemap_below of the site's article requests are still
-        # waiting, so the scheduler holds about one sitemap's articles, not the whole site's.
-        self.next_sitemap_below = 32
-        self._held_sitemaps: defaultdict[str, deque[Request]] = defaultdict(deque)
-        self._sitemap_busy: set[str] = set()
-        self._sitemap_urls: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
         s = crawler.settings
-        kwargs.setdefault("targets", s.getlist("CRAWL_TARGETS"))
-        kwargs.setdefault("base_url", s.get("CRAWL_BASE_URL"))
+        kwargs.setdefault("profiles", crawl_profiles(s))
         kwargs.setdefault("since", s.get("CRAWL_SINCE"))
         kwargs.setdefault("limit", s.getint("CRAWL_LIMIT"))
-        kwargs.setdefault("refresh", s.getbool("CRAWL_REFRESH"))
         kwargs.setdefault("recheck_days", s.getint("CRAWL_RECHECK_DAYS"))
-        if "known" not in kwargs and s.get("ARCHIVE_PATH"):
-            kwargs["known"] = KnownIndex.load(s.get("ARCHIVE_PATH"))
+        kwargs.setdefault("next_sitemap_below", s.getint("SITEMAP_NEXT_BELOW", 32))
         spider = super().from_crawler(crawler, *args, **kwargs)
-        spider.next_sitemap_below = max(0, s.getint("SITEMAP_NEXT_BELOW", spider.next_sitemap_below))
+        spider.max_size = s.getint("DOWNLOAD_MAXSIZE")
         crawler.signals.connect(spider._release_on_idle, signal=signals.spider_idle)
+        crawler.signals.connect(spider._article_scheduled, signal=signals.request_scheduled)
         return spider
 
     # -- start -------------------------------------------------------------------------
@@ -113,9 +95,10 @@ class NewsSpider(SitemapSpider):
         if not self.profiles:
             logger.error("nothing to crawl: no targets given")
             return
-        if self.recheck_days:
+        known = self.crawler.get_spider_middleware(KnownUrlMiddleware)
+        if self.recheck_days and known is not None:
             # News gets edited: revisit what was published lately, conditionally.
-            for page in self.known.published_within(self.recheck_days):
+            for page in known.recently_published(self.recheck_days):
                 site = self._site_of(page.article_url)
                 if site in self.profiles:
                     for request in self._article_request(page.article_url, site, "recheck", force=True):
@@ -124,8 +107,8 @@ class NewsSpider(SitemapSpider):
             meta = {"site": name}
             sitemaps = list(profile.sitemaps) or [urljoin(profile.root, "/robots.txt")]
             for url in sitemaps:
-                self._sitemap_urls.add(url)
-                yield Request(url, callback=self._parse_sitemap, errback=self.discovery_error,
+                self.pacer.known(url)
+                yield Request(url, callback=self.parse_sitemap, errback=self.discovery_error,
                               meta=dict(meta, discovery="sitemap"))
             for url in profile.feeds:
                 yield Request(url, callback=self.parse_feed, errback=self.discovery_error,
@@ -136,87 +119,96 @@ class NewsSpider(SitemapSpider):
 
     # -- sitemaps ----------------------------------------------------------------------
 
-    def _parse_sitemap(self, response: Response):
+    def parse_sitemap(self, response: Response):
+        """robots.txt Sitemap: lines, a sitemap index or a urlset (gzip'd or not)."""
         site = response.meta.get("site") or self._site_of(response.url)
         if response.meta.get("held"):
-            self._sitemap_busy.discard(site)
-        self._current_site = site
-        try:
-            requests = list(super()._parse_sitemap(response))
-        except etree.LxmlError as exc:
-            logger.warning("invalid sitemap %s: %s", response.url, exc)
-            self.crawler.stats.inc_value("discovery/invalid_sitemaps")
-            yield from self._release_sitemap(site)
-            return
-        finally:
-            self._current_site = None
-        if response.url.endswith("/robots.txt") and not requests:
-            # No Sitemap: line; most sites still serve the conventional location.
-            yield self._guessed_sitemap(site)
-            return
-        for request in requests:
-            if request.callback == self._parse_sitemap:
-                self._hold_sitemap(site, request)
-            else:
-                yield from self._article_request(request.url, site, "sitemap",
-                                                 lastmod=self._lastmods.pop(request.url, None))
-        self._lastmods.clear()
+            self.pacer.fetched(site)
+        if response.url.endswith("/robots.txt"):
+            urls = list(sitemap_urls_from_robots(response.body, base_url=response.url))
+            if not urls:
+                # No Sitemap: line; most sites still serve the conventional location.
+                yield self._guessed_sitemap(site)
+                return
+            for url in urls:
+                self._hold_sitemap(site, url)
+        else:
+            try:
+                yield from self._sitemap_entries(response, site)
+            except etree.LxmlError as exc:
+                logger.warning("invalid sitemap %s: %s", response.url, exc)
+                self.crawler.stats.inc_value("discovery/invalid_sitemaps")
         yield from self._release_sitemap(site)
 
-    def _hold_sitemap(self, site: str, request: Request) -> None:
-        if request.url in self._sitemap_urls:  # listed twice, or an index listing itself
+    def _sitemap_body(self, response: Response) -> bytes | None:
+        if isinstance(response, XmlResponse):
+            return response.body
+        if gzip_magic_number(response):
+            try:
+                return gunzip(response.body, max_size=response.meta.get("download_maxsize", self.max_size))
+            except ValueError:  # over the size cap (DiscoveryCheckMiddleware refuses most before)
+                return None
+        if response.url.endswith((".xml", ".xml.gz")):  # inflated on the fly by the server
+            return response.body
+        return None
+
+    def _sitemap_entries(self, response: Response, site: str):
+        body = self._sitemap_body(response)
+        sitemap = Sitemap(body) if body else None
+        if sitemap is None or sitemap.type not in ("sitemapindex", "urlset"):
+            logger.warning("Ignoring invalid sitemap: %s", response)
             return
-        self._sitemap_urls.add(request.url)
-        self.crawler.stats.inc_value("discovery/sitemaps")
+        profile = self.profiles.get(site)
+        for entry in sitemap:
+            loc = entry.get("loc", "")
+            if not loc:
+                continue
+            if self.since and (when := _parse_when(entry.get("lastmod"))) and when < self.since:
+                self.crawler.stats.inc_value("discovery/older_than_since")
+                continue
+            if sitemap.type == "sitemapindex":
+                self._hold_sitemap(site, loc)
+            elif profile is None or profile.is_article_url(loc):
+                # as Request would write it: percent-encoded
+                yield from self._article_request(safe_url_string(loc), site, "sitemap",
+                                                 lastmod=entry.get("lastmod"))
+
+    def _hold_sitemap(self, site: str, url: str) -> None:
         # priority 1: once released, fetched before the article requests already queued
-        self._held_sitemaps[site].append(request.replace(
-            errback=self.discovery_error, priority=1,
-            meta={"site": site, "discovery": "sitemap", "held": True}))
+        request = Request(url, callback=self.parse_sitemap, errback=self.discovery_error, priority=1,
+                          meta={"site": site, "discovery": "sitemap", "held": True})
+        if self.pacer.hold(site, request):
+            self.crawler.stats.inc_value("discovery/sitemaps")
 
     def _release_sitemap(self, site: str, force: bool = False):
         """The site's next held sitemap, if none is being fetched and its queue runs low."""
-        held = self._held_sitemaps.get(site)
-        if not held or site in self._sitemap_busy:
-            return
-        if self.limit and self._scheduled[site] >= self.limit:
-            self.crawler.stats.inc_value("discovery/sitemaps_skipped_over_limit", len(held))
-            held.clear()
-            return
-        if not self.next_sitemap_below:  # 0: no hold, every sitemap at once (Scrapy's own way)
-            while held:
-                yield held.popleft()
-            return
-        if force or self._scheduled[site] - self._answered[site] < self.next_sitemap_below:
-            self._sitemap_busy.add(site)
-            yield held.popleft()
+        dropped = self.pacer.skipped_over_limit
+        yield from self.pacer.release(site, force)
+        if self.pacer.skipped_over_limit > dropped:
+            self.crawler.stats.inc_value("discovery/sitemaps_skipped_over_limit",
+                                         self.pacer.skipped_over_limit - dropped)
 
     def _release_on_idle(self):
         """Nothing left to fetch but sitemaps still held (a request lost without a callback,
         or a count gone wrong): fetch the next one of every site rather than stop early."""
-        released = False
-        for site in self._held_sitemaps:
-            self._sitemap_busy.discard(site)
-            for request in self._release_sitemap(site, force=True):
-                self.crawler.stats.inc_value("discovery/sitemaps_released_on_idle")
-                self.crawler.engine.crawl(request)
-                released = True
+        released = self.pacer.release_idle()
+        for request in released:
+            self.crawler.stats.inc_value("discovery/sitemaps_released_on_idle")
+            self.crawler.engine.crawl(request)
         if released:
             raise DontCloseSpider
 
-    def sitemap_filter(self, entries):
-        site = self._current_site
-        profile = self.profiles.get(site) if site else None
-        for entry in entries:
-            loc = entry.get("loc", "")
-            if self.since and (when := _parse_when(entry.get("lastmod"))) and when < self.since:
-                self.crawler.stats.inc_value("discovery/older_than_since")
-                continue
-            if entries.type == "urlset":
-                if profile and not profile.is_article_url(loc):
-                    continue
-                if entry.get("lastmod"):
-                    self._lastmods[loc] = entry["lastmod"]
-            yield entry
+    def _article_scheduled(self, request, spider=None):
+        """An article request passed the known-URL and limit middlewares into the scheduler."""
+        meta = request.meta
+        # retries and redirects are the same candidate scheduled again
+        if not meta.get("article") or "retry_times" in meta or "redirect_times" in meta:
+            return
+        site = meta["site"]
+        self.pacer.scheduled(site)
+        stats = self.crawler.stats
+        stats.max_value(f"discovery/site/{site}/waiting_max", self.pacer.waiting(site))
+        stats.inc_value(f"discovery/articles/{meta.get('via')}")
 
     # -- feeds -------------------------------------------------------------------------
 
@@ -289,8 +281,8 @@ class NewsSpider(SitemapSpider):
 
     def _article_request(self, url: str, site: str, via: str, lastmod: str | None = None,
                          force: bool = False):
-        """A request for an article candidate, unless it was seen this run or is known
-        and unchanged since (per its sitemap/feed date)."""
+        """A request for an article candidate, unless it was seen this run. The known-URL
+        and limit middlewares (crawler/known_urls.py) decide whether it goes out."""
         profile = self.profiles[site]
         if not profile.is_article_url(url):
             return
@@ -301,38 +293,19 @@ class NewsSpider(SitemapSpider):
         stats = self.crawler.stats
         stats.inc_value("discovery/discovered")
         stats.inc_value(f"discovery/site/{site}/discovered")
-        known = self.known.get_key(key)
-        if known and not (force or self.refresh or changed_since(known, lastmod)):
-            stats.inc_value("discovery/skipped_known")
-            stats.inc_value(f"discovery/site/{site}/skipped_known")
-            return
-        if self.limit and self._scheduled[site] >= self.limit:
-            stats.inc_value("discovery/over_limit")
-            return
-        self._scheduled[site] += 1
-        stats.max_value(f"discovery/site/{site}/waiting_max", self._scheduled[site] - self._answered[site])
-        stats.inc_value(f"discovery/articles/{via}")
-        meta = {"site": site, "handle_httpstatus_list": HANDLED_STATUSES}
-        headers = {}
-        if known:
-            meta["known_article_url"] = known.article_url
-            headers = known.conditional_headers()
-            stats.inc_value("discovery/refetch")
+        meta = {"site": site, "article": True, "via": via, "lastmod": lastmod, "force": force,
+                "handle_httpstatus_list": HANDLED_STATUSES}
         # dont_filter: _seen already dedups candidates, and a redirect back to a URL seen
         # before (a redirect loop) must end in the errback, not vanish in the dupefilter.
         yield Request(normalize_url(url), callback=self.parse_article, errback=self.article_error,
-                      headers=headers, meta=meta, dont_filter=True)
+                      meta=meta, dont_filter=True)
 
     def parse_article(self, response: Response):
         site = response.meta["site"]
-        self._answered[site] += 1
+        self.pacer.answered(site)
         yield from self._release_sitemap(site)
         requested = response.meta.get("redirect_urls", [response.url])[0]
-        headers = {}
-        for name in KEPT_HEADERS:
-            value = response.headers.get(name)
-            if value is not None:
-                headers[name] = value.decode("latin-1")
+        headers = select_headers(response.headers)
         page = FetchedPage(
             url=requested,
             final_url=response.url,
@@ -343,6 +316,7 @@ class NewsSpider(SitemapSpider):
             content_type=headers.get("content-type"),
             body=response.body,
             known_article_url=response.meta.get("known_article_url"),
+            lastmod=response.meta.get("lastmod"),
         )
         if response.status == 304:
             page.body = None
@@ -356,7 +330,7 @@ class NewsSpider(SitemapSpider):
     def article_error(self, failure):
         request = failure.request
         site = request.meta.get("site", self._site_of(request.url))
-        self._answered[site] += 1
+        self.pacer.answered(site)
         yield from self._release_sitemap(site)
         if failure.check(IgnoreRequest) and "robots" in (failure.getErrorMessage() or "").lower():
             # robots.txt says no: the site's wish, not a failure of this crawl
@@ -369,7 +343,7 @@ class NewsSpider(SitemapSpider):
                           fetched_at=utcnow_iso(), error=f"fetch failed: {message}")
 
     def _guessed_sitemap(self, site: str) -> Request:
-        return Request(urljoin(self.profiles[site].root, "/sitemap.xml"), callback=self._parse_sitemap,
+        return Request(urljoin(self.profiles[site].root, "/sitemap.xml"), callback=self.parse_sitemap,
                        errback=self.discovery_error,
                        meta={"site": site, "discovery": "sitemap", "guessed": True})
 
@@ -377,7 +351,7 @@ class NewsSpider(SitemapSpider):
         request = failure.request
         site = request.meta.get("site")
         if request.meta.get("held"):
-            self._sitemap_busy.discard(site)
+            self.pacer.fetched(site)
             yield from self._release_sitemap(site)
         if request.meta.get("guessed"):
             # only a guess at the conventional location: its absence is no error

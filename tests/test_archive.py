@@ -240,7 +240,8 @@ def test_store_fetch_is_one_transaction(arc):
     known = list(arc.known_pages())
     assert known == [{"url": "https://example.kz/n/forum/", "final_url": None,
                       "article_url": "https://example.kz/n/forum/", "last_seen_at": "2030-01-01T00:00:00+00:00",
-                      "published_at": "2025-09-12T14:05:00+05:00", "etag": None, "last_modified": None}]
+                      "published_at": "2025-09-12T14:05:00+05:00", "etag": None, "last_modified": None,
+                      "lastmod": None}]
 
 
 def test_a_new_crawl_marks_a_killed_one_interrupted(arc):

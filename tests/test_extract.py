@@ -107,7 +107,6 @@ def test_ru_metadata(ru):
         "kk": "https://vestnik.example.kz/kz/news/qaragandyda-tehnopark-1234/",
         "x-default": "https://vestnik.example.kz/news/v-karagande-otkryli-detskiy-tehnopark-1234/",
     }
-    assert ru.amphtml == "https://vestnik.example.kz/amp/news/v-karagande-otkryli-detskiy-tehnopark-1234/"
 
 
 def test_ru_published_date_from_dates_module(ru):
@@ -119,7 +118,7 @@ def test_as_dict_has_every_field(ru):
     d = ru.as_dict()
     assert set(d) == {
         "url", "canonical_url", "title", "text", "author", "description", "categories", "tags",
-        "image", "language", "published_at", "published_raw", "date_source", "hreflang", "amphtml",
+        "image", "language", "published_at", "published_raw", "date_source", "hreflang",
     }
     assert d["text"] == ru.text and d["tags"] == ru.tags
     d["tags"].append("x")

@@ -114,3 +114,16 @@ def test_new_article_is_the_only_fetch(site, tmp_path):
     line = crawl(site, db)
     assert " 4 discovered, 3 known, 1 fetched, 1 new," in line
     assert [p for p, _ in site.article_fetches()[before:]] == ["/n/v-shymkente-nachalsya-festival-yablok/"]
+
+
+def test_edit_seen_by_a_changed_lastmod_even_one_behind_our_clock(site, tmp_path):
+    """The site's lastmods are long before our visits (its clock, or its habits): an edit
+    is still seen, because the date differs from the one recorded at the last fetch."""
+    db = tmp_path / "a.db"
+    crawl(site, db)
+    story = site.stories["v-atyrau-otremontirovali-most-cherez-ural"]
+    story.paragraphs[0] = "В Атырау после ремонта открыли движение по мосту через Урал для всех машин."
+    story.modified = datetime(2025, 1, 2, tzinfo=timezone.utc)  # still two years behind us
+    line = crawl(site, db)
+    assert " 3 discovered, 2 known, 1 fetched, 0 new, 1 updated, 0 unchanged," in line
+    assert " 3 discovered, 3 known, 0 fetched," in crawl(site, db)  # nothing changed since

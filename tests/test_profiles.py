@@ -62,3 +62,39 @@ def test_profile_file_target(tmp_path):
     f.write_text('name = "mysite"\nstart_urls = ["https://my.kz/"]\nlanguages = ["kk"]\n', encoding="utf-8")
     p = resolve_target(str(f))
     assert p.name == "mysite" and p.languages == ("kk",) and p.allowed_domains == ("my.kz",)
+
+
+def test_a_site_is_its_origin():
+    from crawler.profiles import resolve_targets
+
+    one = resolve_targets(["https://inform.kz/ru/", "https://inform.kz/kz/"])
+    assert list(one) == ["inform.kz"] and one["inform.kz"].start_urls == ("https://inform.kz/ru/", "https://inform.kz/kz/")
+    two = resolve_targets(["http://127.0.0.1:8001/", "http://127.0.0.1:8002/"])
+    assert list(two) == ["127.0.0.1:8001", "127.0.0.1:8002"]
+    first, second = two.values()
+    assert first.owns("http://127.0.0.1:8001/n/a-b-c/") and not first.owns("http://127.0.0.1:8002/n/a-b-c/")
+    assert second.is_article_url("http://127.0.0.1:8002/n/a-b-c/")
+    alone = resolve_targets(["http://127.0.0.1:8001/"])  # no other site on the host: the plain name
+    assert list(alone) == ["127.0.0.1"] and alone["127.0.0.1"].ports == ()
+
+
+def test_repeated_target_is_reported_and_a_clash_is_an_error(tmp_path, caplog):
+    import logging
+
+    from crawler.profiles import resolve_targets
+
+    # on the module's own logger: other tests (in-process crawls) reconfigure logging
+    log = logging.getLogger("crawler.profiles")
+    log.addHandler(caplog.handler)
+    disabled, log.disabled = log.disabled, False  # a logging config may have disabled it
+    try:
+        with caplog.at_level(logging.WARNING, logger="crawler.profiles"):
+            assert list(resolve_targets(["kazpravda", "kazpravda"])) == ["kazpravda"]
+    finally:
+        log.removeHandler(caplog.handler)
+        log.disabled = disabled
+    assert "target kazpravda is given more than once" in caplog.text
+    other = tmp_path / "other.toml"
+    other.write_text('name = "kazpravda"\nstart_urls = ["https://elsewhere.kz/"]\n', encoding="utf-8")
+    with pytest.raises(ProfileError, match="two different profiles are named 'kazpravda'"):
+        resolve_targets(["kazpravda", str(other)])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import signal
 import sqlite3
@@ -37,9 +38,11 @@ def slow_pid(_: int) -> int:
 
 
 def started(pool: WorkerPool) -> WorkerPool:
-    """Make every worker process start (they start with their first task)."""
-    futures = [pool.submit(slow_pid, 0) for _ in range(pool.size)]
-    assert len({f.result(timeout=60) for f in futures}) == pool.size
+    """Make every worker process start (they start with the first task) and wait for them."""
+    assert pool.submit(slow_pid, 0).result(timeout=60) in pool.pids()
+    deadline = time.monotonic() + 60
+    while len(pool.pids()) < pool.size and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert len(pool.pids()) == pool.size
     return pool
 
@@ -109,7 +112,7 @@ def test_workers_start_with_the_first_task():
         time.sleep(0.5)
         assert pool.pids() == [] and pool.started == 0
         assert pool.submit(square_or_die, 3).result(timeout=60) == 9
-        assert pool.started == 1 and len(pool.pids()) == 1
+        assert pool.started == 2 and len(pool.pids()) == 2
     finally:
         pool.close()
 
@@ -126,10 +129,11 @@ def test_a_worker_is_replaced_after_max_tasks():
 
 def test_close_stops_every_worker():
     pool = started(WorkerPool(2, name="test").start())
-    procs = [s.proc for s in pool._slots]
-    assert all(p.is_alive() for p in procs)
+    pids = pool.pids()
+    assert len(pids) == 2
     pool.close()
-    assert not any(p.is_alive() for p in procs)
+    assert pool.pids() == []
+    assert not {p.pid for p in multiprocessing.active_children()} & set(pids)
     with pytest.raises(RuntimeError):
         pool.submit(square_or_die, 1)
 

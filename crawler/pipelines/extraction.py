@@ -1,69 +1,23 @@
-"""Turn a fetched page into an article record, or into a clear error."""
+"""Turn every fetched page into an article record, or into a clear error.
+
+The work on one page is :func:`crawler.page.process_page`; this pipeline runs it in the
+crawl process or in a pool of worker processes and hands the result to the item.
+"""
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 
+from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.defer import Deferred, DeferredSemaphore
 from twisted.python.failure import Failure
 
-from crawler.dedup import content_hash
-from crawler.encoding import decode_html
-from crawler.extract import ExtractionError, extract_article
 from crawler.items import FetchedPage
-from crawler.urls import article_url
+from crawler.page import PageResult, check_fetch, process_fetched
+from crawler.profiles import crawl_profiles
 from crawler.workers import WorkerCrashed, WorkerPool, WorkerTimeout, default_size
 
 logger = logging.getLogger(__name__)
-
-_HTML_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "")
-
-
-def check_fetch(page: FetchedPage) -> str | None:
-    """Why a fetched page cannot hold an article, or None if it may."""
-    if page.error:
-        return page.error
-    if page.not_modified:
-        return None
-    if page.status is not None and page.status != 200:
-        return f"HTTP {page.status}"
-    if not page.body or not page.body.strip():
-        return "empty body"
-    mime = (page.content_type or "").split(";")[0].strip().lower()
-    if mime not in _HTML_TYPES:
-        return f"not HTML: {mime}"
-    return None
-
-
-def build_article(page: FetchedPage, profile) -> dict:
-    """Extract the article of ``page``; raises ExtractionError with a clear message."""
-    text, encoding = decode_html(page.body, page.content_type)
-    page.encoding = encoding
-    fetched_at = datetime.fromisoformat(page.fetched_at) if page.fetched_at else None
-    article = extract_article(text, page.final_url or page.url, fetched_at=fetched_at, profile=profile)
-    record = article.as_dict()
-    # The stored url *is* the canonical one; the AMP link is not kept.
-    record["url"] = article_url(page.final_url or page.url, record.pop("canonical_url"))
-    record.pop("amphtml", None)
-    record["site"] = page.site
-    record["content_hash"] = content_hash(article.text)
-    return record
-
-
-def extract_job(page: FetchedPage, profile) -> tuple[dict | None, str | None, str | None]:
-    """``(article, encoding, error)`` for one page, failures as text.
-
-    The unit of work of the extraction pool: it runs the same in a worker process as in the
-    crawl process, and its result is small and picklable.
-    """
-    try:
-        return build_article(page, profile), page.encoding, None
-    except ExtractionError as exc:
-        return None, page.encoding, f"extraction: {exc}"
-    except Exception as exc:  # a bad page must never stop the crawl
-        logger.exception("extraction crashed on %s", page.url)
-        return None, page.encoding, f"extraction crashed: {type(exc).__name__}: {exc}"
 
 
 def _fire(d: Deferred, future) -> None:
@@ -92,6 +46,7 @@ class ExtractionPipeline:
         self.max_pending = s.getint("EXTRACTION_MAX_PENDING") or 2 * max(1, self.workers)
         self.max_tasks = max(0, s.getint("EXTRACTION_MAX_TASKS"))
         self.log_level = s.get("LOG_LEVEL", "INFO")
+        self.profiles = crawl_profiles(s)
         self.pool: WorkerPool | None = None
         self._slots: DeferredSemaphore | None = None
 
@@ -128,36 +83,36 @@ class ExtractionPipeline:
         elif item.not_modified:
             self.stats.inc_value("pages/not_modified")
         else:
-            profile = self.crawler.spider.profiles.get(item.site)
+            profile = self.profiles.get(item.site)
             if self.pool is None:
-                article, encoding, error = extract_job(item, profile)
+                result = process_fetched(item, profile)
             else:
-                article, encoding, error = await self._in_pool(item, profile)
-            item.article, item.encoding, item.error = article, encoding or item.encoding, error
+                result = await self._in_pool(item, profile)
+            item.article, item.error = result.article, result.error
+            item.encoding = result.encoding or item.encoding
         if item.error:
             self.stats.inc_value("pages/errors")
             logger.warning("no article from %s: %s", item.url, item.error)
         return item
 
-    async def _in_pool(self, item: FetchedPage, profile):
-        # Imported here: importing the reactor installs one, and this module is also loaded
-        # by worker processes and by `crawler reextract`, which have no reactor.
-        from scrapy.utils.defer import maybe_deferred_to_future
+    async def _in_pool(self, item: FetchedPage, profile) -> PageResult:
+        # Imported here: importing the reactor module installs a reactor, and Scrapy chooses
+        # which one when the crawler starts, after the pipelines are imported.
         from twisted.internet import reactor
 
         await maybe_deferred_to_future(self._slots.acquire())
         try:
             d: Deferred = Deferred()
-            future = self.pool.submit(extract_job, item, profile)
+            future = self.pool.submit(process_fetched, item, profile)
             future.add_done_callback(lambda f: reactor.callFromThread(_fire, d, f))
             try:
                 return await maybe_deferred_to_future(d)
             except WorkerTimeout as exc:
                 self.stats.inc_value("extraction/timeouts")
-                return None, None, f"extraction timed out: {exc}"
+                return PageResult(error=f"extraction timed out: {exc}")
             except WorkerCrashed as exc:
                 self.stats.inc_value("extraction/crashes")
                 logger.error("extraction worker died on %s: %s", item.url, exc)
-                return None, None, f"extraction crashed: {exc}"
+                return PageResult(error=f"extraction crashed: {exc}")
         finally:
             self._slots.release()

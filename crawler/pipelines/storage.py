@@ -10,8 +10,13 @@ from archive.manifest import software_versions
 
 from crawler.items import FetchedPage
 from crawler.neardup import DEFAULT_THRESHOLD, NearDupIndexer
+from crawler.profiles import crawl_profile_records, crawl_profiles
 
 logger = logging.getLogger(__name__)
+
+# Stats keys through which run_crawl learns the crawl's row and outcome.
+CRAWL_ID_STAT = "archive/crawl_id"
+CRAWL_STATUS_STAT = "archive/crawl_status"
 
 # crawls-table column <- Scrapy stats key
 _STAT_KEYS = {
@@ -59,6 +64,7 @@ class ArchivePipeline:
         self.store_bodies = store_bodies
         self.archive: Archive | None = None
         self.crawl_id: int | None = None
+        self.profiles = crawl_profiles(crawler.settings)
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -68,15 +74,16 @@ class ArchivePipeline:
                    s.getfloat("NEARDUP_THRESHOLD", DEFAULT_THRESHOLD) if s.getbool("NEARDUP_ENABLED", True) else None)
 
     def open_spider(self):
-        spider = self.crawler.spider
+        s = self.crawler.settings
         self.archive = Archive(self.path)
         self.crawl_id = self.archive.start_crawl(
-            self.targets or list(spider.profiles),
-            {"since": str(spider.since or ""), "limit": spider.limit, "refresh": spider.refresh,
-             "recheck_days": spider.recheck_days,
+            self.targets or list(self.profiles),
+            {"since": str(s.get("CRAWL_SINCE") or ""), "limit": s.getint("CRAWL_LIMIT"),
+             "refresh": s.getbool("CRAWL_REFRESH"), "recheck_days": s.getint("CRAWL_RECHECK_DAYS"),
              # Export manifests read these to say which extractor produced the rows.
-             "versions": software_versions()})
-        spider.crawl_id = self.crawl_id
+             "versions": software_versions()},
+            profiles=crawl_profile_records(s))
+        self.stats.set_value(CRAWL_ID_STAT, self.crawl_id)
         logger.info("archive %s, crawl %s", self.path, self.crawl_id)
         if self.neardup_threshold is not None:
             # Near-duplicate links and translations (crawler/neardup.py); catch_up() indexes
@@ -102,6 +109,7 @@ class ArchivePipeline:
             "fetched_at": item.fetched_at,
             "body": item.body if self.store_bodies else None,
             "error": item.error,
+            "lastmod": item.lastmod,
         }
         if item.warc is not None:
             page["warc_file"], page["warc_offset"], page["warc_length"] = item.warc
@@ -135,7 +143,6 @@ class ArchivePipeline:
         return item
 
     def close_spider(self):
-        spider = self.crawler.spider
         if self.archive is None:
             return
         stats = self.stats.get_stats()
@@ -145,16 +152,16 @@ class ArchivePipeline:
         # how URLs were found, skipped (known, --since, --limit) and queued, for the record
         row["discovery"] = {k.removeprefix("discovery/"): v for k, v in sorted(stats.items())
                             if k.startswith("discovery/")}
-        row["failed_sites"] = failed_sites(list(spider.profiles), row["by_site"])
+        row["failed_sites"] = failed_sites(list(self.profiles), row["by_site"])
         # crawl --warc: files, records, bytes, and records that could not be written
         row["warc"] = {k.removeprefix("warc/"): v for k, v in sorted(stats.items()) if k.startswith("warc/")}
-        if row["failed_sites"] and len(row["failed_sites"]) == len(spider.profiles):
+        if row["failed_sites"] and len(row["failed_sites"]) == len(self.profiles):
             status = "failed"
         elif row["errors"] or row["discovery_errors"] or row["failed_sites"] or row["warc"].get("errors"):
             status = "partial"
         else:
             status = "ok"
         self.archive.finish_crawl(self.crawl_id, row, status)
-        spider.crawl_status = status
+        self.stats.set_value(CRAWL_STATUS_STAT, status)
         self.archive.close()
         self.archive = None

@@ -1,0 +1,109 @@
+"""Spider middlewares between discovery and the scheduler: known URLs, per-site limits.
+
+:class:`KnownUrlMiddleware` is the deltafetch pattern: an article request
+(``meta["article"]``) for a URL the archive already holds is dropped unless its sitemap or
+feed date says it changed since we last saw it (``meta["lastmod"]``), ``--refresh`` is on,
+or the request is forced (``meta["force"]``, e.g. ``--recheck-days``); one that goes out
+carries the stored validators, so an unchanged page costs a 304.
+
+:class:`SiteLimitMiddleware` then lets at most ``CRAWL_LIMIT`` article requests per site
+(``meta["site"]``) through; known pages skipped before do not count.
+
+Both see the spider's output and its start requests; everything else passes untouched.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+
+from scrapy import Request
+
+from crawler.incremental import KnownIndex, KnownPage, changed_since
+from crawler.urls import url_key
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["KnownUrlMiddleware", "SiteLimitMiddleware"]
+
+
+def _is_article(item: Any) -> bool:
+    return isinstance(item, Request) and bool(item.meta.get("article"))
+
+
+class _RequestFilter:
+    """A spider middleware that passes or drops (or replaces) article requests one by one."""
+
+    def filter(self, request: Request) -> Request | None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _each(self, item):
+        return self.filter(item) if _is_article(item) else item
+
+    async def process_start(self, start: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        async for item in start:
+            if (item := self._each(item)) is not None:
+                yield item
+
+    def process_spider_output(self, response, result: Iterable[Any]) -> Iterable[Any]:
+        for item in result:
+            if (item := self._each(item)) is not None:
+                yield item
+
+    async def process_spider_output_async(self, response, result: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        async for item in result:
+            if (item := self._each(item)) is not None:
+                yield item
+
+
+class KnownUrlMiddleware(_RequestFilter):
+    def __init__(self, crawler, known: KnownIndex, refresh: bool = False):
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.known = known
+        self.refresh = refresh
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        s = crawler.settings
+        path = s.get("ARCHIVE_PATH")
+        return cls(crawler, KnownIndex.load(path) if path else KnownIndex(), s.getbool("CRAWL_REFRESH"))
+
+    def recently_published(self, days: int) -> list[KnownPage]:
+        """Known articles published in the last ``days`` days (``--recheck-days``)."""
+        return self.known.published_within(days) if days else []
+
+    def filter(self, request: Request) -> Request | None:
+        known = self.known.get_key(url_key(request.url))
+        if known is None:
+            return request
+        site = request.meta.get("site")
+        if not (request.meta.get("force") or self.refresh or changed_since(known, request.meta.get("lastmod"))):
+            self.stats.inc_value("discovery/skipped_known")
+            self.stats.inc_value(f"discovery/site/{site}/skipped_known")
+            return None
+        self.stats.inc_value("discovery/refetch")
+        request.headers.update(known.conditional_headers())
+        request.meta["known_article_url"] = known.article_url
+        return request
+
+
+class SiteLimitMiddleware(_RequestFilter):
+    def __init__(self, crawler, limit: int = 0):
+        self.stats = crawler.stats
+        self.limit = max(0, limit)
+        self._passed: Counter[str] = Counter()
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler, crawler.settings.getint("CRAWL_LIMIT"))
+
+    def filter(self, request: Request) -> Request | None:
+        site = request.meta.get("site")
+        if self.limit and self._passed[site] >= self.limit:
+            self.stats.inc_value("discovery/over_limit")
+            return None
+        self._passed[site] += 1
+        return request

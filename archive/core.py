@@ -19,6 +19,7 @@ from typing import Any
 import sqlite_utils
 
 from .bodies import BodyCodec
+from .guard import check_creatable, open_readonly
 from .schema import configure, migrate
 from .times import to_utc_iso, utc_now
 from .views import ensure_views
@@ -184,10 +185,23 @@ class Archive:
     db: sqlite_utils.Database
     path: str
 
-    def __init__(self, path: str | os.PathLike, *, create: bool = True) -> None:
+    def __init__(self, path: str | os.PathLike, *, create: bool = True,
+                 readonly: bool = False) -> None:
         self.path = os.fspath(path)
+        self.readonly = readonly
+        self.immutable = False
+        self._codec = BodyCodec()
+        self._outcomes: dict[int, Counter[str]] = {}
+        self._warned_keys: set[str] = set()
+        self._closed = False
+        if readonly:
+            # Never creates, migrates or switches journal mode (archive/guard.py).
+            self.db, self.immutable = open_readonly(self.path)
+            return
         if not create and not os.path.exists(self.path):
             raise FileNotFoundError(f"no archive at {self.path}")
+        # Refuse to turn someone else's database (or a text file) into an archive.
+        check_creatable(self.path)
         self.db = sqlite_utils.Database(self.path)
         try:
             configure(self.db)
@@ -196,11 +210,6 @@ class Archive:
         except BaseException:
             self.db.close()
             raise
-        self._codec = BodyCodec()
-        # Article outcomes per crawl seen by this instance, for finish_crawl().
-        self._outcomes: dict[int, Counter[str]] = {}
-        self._warned_keys: set[str] = set()
-        self._closed = False
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -230,6 +239,9 @@ class Archive:
         if self._closed:
             return
         self._closed = True
+        if self.readonly:
+            self.db.close()
+            return
         try:
             # Keeps the query planner's statistics fresh for researchers' queries.
             self.db.execute("PRAGMA optimize")

@@ -17,12 +17,20 @@ DB_OPTION = click.option(
     type=click.Path(dir_okay=False), help="SQLite archive file (env CRAWLER_DB).",
 )
 
-# Exit codes, for cron (documented in the README).
-EXIT_OK = 0  # every target gave articles (bad pages are recorded, not fatal)
-EXIT_TARGETS_FAILED = 1  # the crawl ran, but at least one target gave nothing
-EXIT_USAGE = 2  # click's own code for bad options
-EXIT_CANNOT_RUN = 3  # could not run at all (archive unreadable, crawl crashed, ...)
-EXIT_LOCKED = 4  # another crawl is running on this archive
+# Exit codes, for cron (the table is in the README and crawler/exitcodes.py).
+from crawler.exitcodes import (  # noqa: E402
+    EXIT_CANNOT_RUN, EXIT_INTERRUPTED, EXIT_LOCKED, EXIT_NOT_ARCHIVE, EXIT_NOTHING, EXIT_OK,
+    EXIT_USAGE,
+)
+EXIT_TARGETS_FAILED = EXIT_NOTHING
+
+
+class CommandFailed(click.ClickException):
+    """One line on stderr and an exit code from crawler/exitcodes.py."""
+
+    def __init__(self, message: str, code: int = EXIT_CANNOT_RUN) -> None:
+        super().__init__(message)
+        self.exit_code = code
 
 
 def _iso_date(ctx, param, value):
@@ -35,14 +43,56 @@ def _iso_date(ctx, param, value):
 
 
 def _open_archive(db_path: str, must_exist: bool = True):
+    """Open for writing (reextract): creates/migrates only an archive or an empty file."""
+    import sqlite3
+
     from archive import Archive
+    from archive.guard import NotAnArchive
 
     if must_exist and not os.path.exists(db_path):
-        raise click.ClickException(f"archive not found: {db_path}")
+        raise CommandFailed(f"archive not found: {db_path}")
     try:
         return Archive(db_path)
-    except Exception as exc:  # a corrupt or foreign file
-        raise click.ClickException(f"cannot open archive {db_path}: {exc}") from exc
+    except NotAnArchive as exc:
+        raise CommandFailed(str(exc), EXIT_NOT_ARCHIVE) from exc
+    except (sqlite3.Error, OSError) as exc:  # unreadable, read-only, disk full
+        raise CommandFailed(f"cannot open archive {db_path}: {exc}") from exc
+
+
+def _open_readonly(db_path: str):
+    """Open for reading only: never creates, migrates or switches the file to WAL."""
+    import sqlite3
+
+    from archive import Archive
+    from archive.guard import NotAnArchive
+
+    try:
+        return Archive(db_path, readonly=True)
+    except FileNotFoundError:
+        raise CommandFailed(f"archive not found: {db_path}") from None
+    except NotAnArchive as exc:
+        raise CommandFailed(str(exc), EXIT_NOT_ARCHIVE) from None
+    except (sqlite3.Error, OSError) as exc:
+        raise CommandFailed(f"cannot open archive {db_path}: {exc}") from None
+
+
+def _what_archive_holds(archive) -> str:
+    sites = [s for (s,) in archive.db.execute(
+        "SELECT DISTINCT site FROM articles WHERE site IS NOT NULL ORDER BY site")]
+    langs = [lang for (lang,) in archive.db.execute(
+        "SELECT DISTINCT language FROM articles WHERE language IS NOT NULL ORDER BY language")]
+    return (f"the archive has sites: {', '.join(sites) or '(none)'}; "
+            f"languages: {', '.join(langs) or '(none)'}")
+
+
+def _stored_site(archive, site: str | None) -> str | None:
+    """The site as the archive spells it: names match case-insensitively."""
+    if site is None:
+        return None
+    found = archive.db.execute(
+        "SELECT DISTINCT site FROM articles WHERE site = ? COLLATE NOCASE ORDER BY site = ? DESC",
+        [site, site]).fetchone()
+    return found[0] if found else site
 
 
 @click.group()
@@ -74,15 +124,16 @@ def crawl(targets, db_path, since, limit, base_url, refresh, recheck_days, neard
     A TARGET is a site profile name (see `crawler profiles`), a profile .toml file, or a
     site's homepage URL (generic discovery: robots.txt sitemaps, feeds, listings).
     """
+    from archive.guard import NotAnArchive
     from crawler.lock import ArchiveLocked
     from crawler.profiles import ProfileError, resolve_target
-    from crawler.run import run_crawl
+    from crawler.run import CrawlFailed, run_crawl
 
     try:
         for target in targets:
             resolve_target(target, base_url)
     except ProfileError as exc:
-        raise click.ClickException(str(exc))
+        raise CommandFailed(str(exc), EXIT_USAGE)
     settings = {}
     for item in overrides:
         key, sep, value = item.partition("=")
@@ -91,6 +142,8 @@ def crawl(targets, db_path, since, limit, base_url, refresh, recheck_days, neard
         settings[key.strip()] = value
     if neardup_threshold is not None:
         settings["NEARDUP_THRESHOLD"] = neardup_threshold
+    if log_file and not os.path.isdir(os.path.dirname(os.path.abspath(log_file))):
+        raise CommandFailed(f"directory of the log file does not exist: {log_file}")
     try:
         summary = run_crawl(list(targets), db_path, since=since, limit=limit, base_url=base_url,
                             refresh=refresh, recheck_days=recheck_days, settings=settings,
@@ -98,10 +151,21 @@ def crawl(targets, db_path, since, limit, base_url, refresh, recheck_days, neard
     except ArchiveLocked as exc:
         click.echo(f"crawler: {exc}", err=True)
         sys.exit(EXIT_LOCKED)
+    except NotAnArchive as exc:
+        click.echo(f"crawler: {exc}", err=True)
+        sys.exit(EXIT_NOT_ARCHIVE)
+    except (CrawlFailed, OSError) as exc:
+        click.echo(f"crawler: could not run: {exc}", err=True)
+        sys.exit(EXIT_CANNOT_RUN)
     except Exception as exc:
+        logging.getLogger(__name__).debug("crawl crashed", exc_info=True)
         click.echo(f"crawler: could not run: {type(exc).__name__}: {exc}", err=True)
         sys.exit(EXIT_CANNOT_RUN)
     click.echo(summary["line"])
+    if summary.get("status") == "interrupted":
+        click.echo(f"crawler: crawl {summary['id']} {summary.get('failure', 'interrupted')}; "
+                   "recorded as interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
     sys.exit(EXIT_TARGETS_FAILED if summary.get("failed_sites") else EXIT_OK)
 
 
@@ -130,7 +194,11 @@ def export(db_path, fmt, out, per_article, site, date_from, date_to, language, q
     Writes a manifest beside the output (filters, row counts, sha256 of the files,
     last crawl, software versions); the same export of the same archive is byte-identical.
     """
+    import sqlite3
+
     from archive.export import export_corpus
+    from archive.guard import OutputRefused, refuse_output
+    from crawler.langcodes import check_language
 
     to_stdout = out == "-"
     per_article = per_article or (not to_stdout and (out.endswith(("/", os.sep)) or os.path.isdir(out)))
@@ -138,21 +206,55 @@ def export(db_path, fmt, out, per_article, site, date_from, date_to, language, q
         raise click.UsageError("one file per article (a directory --out) is for --format txt only")
     if per_article and to_stdout:
         raise click.UsageError("--per-article needs a directory --out, not -")
+    if language is not None:
+        try:
+            language = check_language(language)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--lang")
+    # Nothing is written before these checks: a slip like `--out archive.db` must not
+    # destroy the archive.
+    try:
+        refuse_output(out, db_path)
+        if manifest_out:
+            refuse_output(manifest_out, db_path)
+        elif not to_stdout:
+            refuse_output(out.rstrip("/" + os.sep) + ".manifest.json", db_path)
+    except OutputRefused as exc:
+        raise CommandFailed(str(exc), EXIT_USAGE)
+    for path in (out if not to_stdout and not per_article else None, manifest_out):
+        parent = os.path.dirname(os.path.abspath(path)) if path else None
+        if parent and not os.path.isdir(parent):
+            raise CommandFailed(f"output directory does not exist: {parent}")
     # A bar only for a person watching: not in cron logs, not over data sent to a terminal.
     progress = sys.stderr.isatty() and not (to_stdout and sys.stdout.isatty())
-    archive = _open_archive(db_path)
+    archive = _open_readonly(db_path)
+    if archive.immutable:
+        workers = 0  # helper processes open the file in mode=ro, which needs a -shm
     try:
+        site = _stored_site(archive, site)
         result = export_corpus(
             archive, fmt, sys.stdout if to_stdout else out, per_article=per_article,
             manifest=manifest_out or True, progress=progress, site=site, language=language,
             date_from=date_from, date_to=date_to, query=query, dedup=dedup, workers=workers)
+        holds = _what_archive_holds(archive) if result.rows == 0 else ""
     except (ValueError, FileExistsError) as exc:
-        raise click.ClickException(str(exc))
+        raise CommandFailed(str(exc), EXIT_USAGE)
+    except OSError as exc:  # disk full, permissions: the partial output is already removed
+        raise CommandFailed(f"export to {out} failed: {exc.strerror or exc}"
+                            f"{' (' + exc.filename + ')' if getattr(exc, 'filename', None) else ''}; "
+                            "nothing was replaced")
+    except sqlite3.Error as exc:
+        raise CommandFailed(f"cannot read archive {db_path}: {exc}")
     finally:
         archive.close()
     where = "stdout" if to_stdout else out
     note = f" (manifest {result.manifest})" if result.manifest else ""
     click.echo(f"exported {result.rows} articles to {where}{note}", err=to_stdout)
+    if result.rows == 0:
+        given = [f"{k} {v}" for k, v in (("--site", site), ("--lang", language), ("--from", date_from),
+                                          ("--to", date_to), ("--query", query)) if v is not None]
+        click.echo(f"crawler: no article matches {' '.join(given) or 'this export'}; {holds}", err=True)
+        sys.exit(EXIT_NOTHING)
 
 
 @cli.command()
@@ -160,7 +262,7 @@ def export(db_path, fmt, out, per_article, site, date_from, date_to, language, q
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def summary(db_path, as_json):
     """Counts of what the archive holds."""
-    archive = _open_archive(db_path)
+    archive = _open_readonly(db_path)
     try:
         data = archive.summary()
     finally:
@@ -184,11 +286,19 @@ def reextract(db_path, site):
     """Re-run extraction on the stored pages, without fetching anything."""
     from crawler.reextract import reextract_archive
 
+    import sqlite3
+
     archive = _open_archive(db_path)
     try:
-        counts = reextract_archive(archive, site=site)
+        counts = reextract_archive(archive, site=_stored_site(archive, site))
+    except (sqlite3.OperationalError, OSError) as exc:
+        # Each article is its own transaction: what was re-extracted before stays.
+        raise CommandFailed(f"reextract stopped: could not write to {db_path}: {exc}")
     finally:
-        archive.close()
+        try:
+            archive.close()
+        except Exception:  # noqa: BLE001 - closing on a broken disk
+            pass
     click.echo(", ".join(f"{k} {v}" for k, v in counts.items()))
 
 
@@ -200,7 +310,7 @@ def history(url, db_path):
     from crawler.history import render_history
     from crawler.urls import normalize_url
 
-    archive = _open_archive(db_path)
+    archive = _open_readonly(db_path)
     try:
         try:
             versions = archive.versions(url)
@@ -208,7 +318,7 @@ def history(url, db_path):
             try:
                 versions = archive.versions(normalize_url(url))
             except KeyError:
-                raise click.ClickException(f"no article with url {url} in {db_path}")
+                raise CommandFailed(f"no article with url {url} in {db_path}", EXIT_NOTHING)
     finally:
         archive.close()
     click.echo(render_history(url, versions), nl=False)

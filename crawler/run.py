@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import signal
 
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
+from crawler.exitcodes import EXIT_INTERRUPTED
 from crawler.lock import CrawlLock
+from crawler.pipelines.storage import FINISH_FAILED, INTERRUPTED, STORAGE_FAILED
 
 logger = logging.getLogger(__name__)
 
@@ -35,30 +39,122 @@ def build_settings(targets: list[str], db_path: str, *, since: str | None = None
     return s
 
 
+class CrawlFailed(RuntimeError):
+    """The crawl could not run or had to stop (the message is one line for the user)."""
+
+
+def prepare_archive(db_path: str) -> None:
+    """Create or migrate the archive before any fetching, so a bad --db is one line.
+
+    Refuses a file that is not an archive (archive.guard.NotAnArchive propagates) and a
+    directory that does not exist."""
+    import sqlite3
+
+    from archive import Archive
+
+    parent = os.path.dirname(os.path.abspath(db_path))
+    if not os.path.isdir(parent):
+        raise CrawlFailed(f"directory of the archive does not exist: {parent}")
+    try:
+        Archive(db_path).close()
+    except (sqlite3.Error, OSError) as exc:
+        raise CrawlFailed(f"cannot open archive {db_path}: {exc}") from exc
+
+
+def _install_signal_handlers(process, crawler) -> None:
+    """SIGTERM/SIGINT: finish gracefully and record the crawl `interrupted`; a second
+    signal ends the process at once (every write is one transaction, so the archive stays
+    consistent, and the next crawl marks a crawl left `running` as `interrupted`)."""
+    from twisted.internet import reactor
+
+    def log_graceful(name):
+        logger.warning("received %s: finishing the pages in flight, then stopping "
+                       "(send it again to stop at once)", name)
+
+    def stop_now(signum, frame):
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, signal.SIG_IGN)
+        crawl_id = getattr(crawler.spider, "crawl_id", None)
+        note = "the next crawl marks it interrupted"
+        if crawl_id is not None:
+            note = _mark_interrupted(crawler.settings.get("ARCHIVE_PATH"), crawl_id) or note
+        os.write(2, f"crawler: stopped at once by a second {signal.Signals(signum).name}; "
+                    f"crawl {crawl_id}: {note}\n".encode())
+        os._exit(EXIT_INTERRUPTED)
+
+    def graceful(signum, frame):
+        name = signal.Signals(signum).name
+        crawler.stats.set_value(INTERRUPTED, name)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, stop_now)
+        reactor.callFromThread(log_graceful, name)
+        reactor.callFromThread(process.stop)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, graceful)
+
+
+def _mark_interrupted(db_path: str, crawl_id: int) -> str | None:
+    """Best effort from a signal handler: the crawl's row says `interrupted` now."""
+    import sqlite3
+
+    try:
+        conn = sqlite3.connect(db_path, timeout=1.0)
+        try:
+            with conn:
+                conn.execute("UPDATE crawls SET status = 'interrupted', finished_at = "
+                             "strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ? AND status = 'running'",
+                             [crawl_id])
+        finally:
+            conn.close()
+        return "recorded interrupted"
+    except sqlite3.Error:
+        return None
+
+
 def run_crawl(targets: list[str], db_path: str, **options) -> dict:
     """Crawl ``targets`` into the archive at ``db_path``; return the run's summary.
 
     The summary has the crawls-table row of this run plus ``line``, a one-line text for cron.
+    Raises CrawlFailed when storing failed (the crawl stops at the first failed write)
+    or the crawl could not start, ArchiveLocked when another crawl holds the archive.
     """
     from archive import Archive
     from spiders.news import NewsSpider
 
     settings = build_settings(targets, db_path, **options)
+    prepare_archive(db_path)
     with CrawlLock(db_path):  # raises ArchiveLocked at once if another crawl runs
         process = CrawlerProcess(settings)
         crawler = process.create_crawler(NewsSpider)
         process.crawl(crawler)
-        process.start()
+        _install_signal_handlers(process, crawler)
+        try:
+            process.start(install_signal_handlers=False)
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, signal.SIG_DFL if sig == signal.SIGTERM else signal.default_int_handler)
     spider = crawler.spider
     crawl_id = getattr(spider, "crawl_id", None)
+    storage_failed = crawler.stats.get_value(STORAGE_FAILED)
+    finish_failed = crawler.stats.get_value(FINISH_FAILED)
     if crawl_id is None:
-        raise RuntimeError("the crawl did not start (see the log above)")
-    archive = Archive(db_path)
+        raise CrawlFailed("the crawl did not start (see the log above)")
+    if storage_failed or finish_failed:
+        recorded = (f"recorded as failed in crawl {crawl_id}" if not finish_failed else
+                    f"and could not record crawl {crawl_id} as failed either ({finish_failed}); "
+                    "the next crawl marks it interrupted")
+        raise CrawlFailed(f"could not store pages in {db_path}: {storage_failed or finish_failed}; "
+                          f"stopped fetching, {recorded}")
+    archive = Archive(db_path, readonly=True)
     try:
         row = archive.db["crawls"].get(crawl_id)
     finally:
         archive.close()
     row = dict(row)
+    if row["status"] == "running":
+        raise CrawlFailed(f"crawl {crawl_id} ended without recording its result (see the log); "
+                          "the next crawl marks it interrupted")
     row.update(json.loads(row.pop("stats") or "{}"))
     row["line"] = (
         f"crawl {crawl_id} {row['status']}: {row.get('discovered', 0)} discovered, "

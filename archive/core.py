@@ -229,10 +229,13 @@ class Archive:
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield
+            self.db.execute("COMMIT")
         except BaseException:
-            self.db.rollback()
+            # A COMMIT that failed (disk full) must not leave the transaction open for
+            # the next write to nest into.
+            if self.db.conn.in_transaction:
+                self.db.rollback()
             raise
-        self.db.execute("COMMIT")
 
     def close(self) -> None:
         """Close the connection; closing twice is harmless."""
@@ -574,6 +577,16 @@ class Archive:
         if crawl_id is not None:
             self._outcomes.setdefault(crawl_id, Counter())[UNCHANGED] += 1
         return page_id, StoreResult(found[0], UNCHANGED, found[1])
+
+    def mark_withdrawn(self, url: str, seen_at: str) -> bool:
+        """Mark the article stored under ``url`` as withdrawn (its page answered 410 Gone)
+        at ``seen_at``; the row and its versions are kept. False when no such article.
+        The first time it was seen gone is kept."""
+        with self._write():
+            cur = self.db.execute(
+                "UPDATE articles SET withdrawn_at = coalesce(withdrawn_at, ?) WHERE url = ?",
+                [to_utc_iso(seen_at), url])
+        return cur.rowcount > 0
 
     def versions(self, url: str) -> list[dict]:
         """Every stored state of an article, oldest first; the last is the current row.

@@ -219,11 +219,17 @@ def _m003_near_duplicates_and_translations(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE neardup_config (key TEXT PRIMARY KEY, value TEXT)")
 
 
+def _m_withdrawn_at(db: sqlite_utils.Database) -> None:
+    # When a re-fetch answered 410 Gone: the article is kept, only marked.
+    db.execute("ALTER TABLE articles ADD COLUMN withdrawn_at TEXT")
+
+
 # Append only: a released migration never changes, a new one goes at the end.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m001_initial,
     _m002_versions_and_run_counts,
     _m003_near_duplicates_and_translations,
+    _m_withdrawn_at,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

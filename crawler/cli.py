@@ -182,13 +182,17 @@ def crawl(targets, db_path, since, limit, base_url, refresh, recheck_days, neard
 @click.option("--query", help="Full-text query on title and text (FTS5 syntax: 'форум*', '\"two words\"').")
 @click.option("--dedup", type=click.Choice(["all", "exact", "near"]), default="all", show_default=True,
               help="all: every row; exact: one per identical text; near: one per near-duplicate cluster.")
+@click.option("--withdrawn", type=click.Choice(["include", "exclude", "only"]), default="include",
+              show_default=True,
+              help="Articles whose page later answered 410 Gone (articles.withdrawn_at): keep them "
+                   "(they were published), leave them out, or export only them.")
 @click.option("--manifest", "manifest_out", type=click.Path(dir_okay=False),
               help="Write the manifest here (default: <out>.manifest.json; for stdout only when given).")
 @click.option("--workers", type=click.IntRange(min=0),
               help="Processes reading rows besides this one (default: 2 for archives of 50,000+ "
                    "articles, else 0; 0 on a busy machine). The output is the same either way.")
-def export(db_path, fmt, out, per_article, site, date_from, date_to, language, query, dedup, manifest_out,
-           workers):
+def export(db_path, fmt, out, per_article, site, date_from, date_to, language, query, dedup, withdrawn,
+           manifest_out, workers):
     """Export articles as JSON lines, CSV, Parquet or the plain-text corpus format.
 
     Writes a manifest beside the output (filters, row counts, sha256 of the files,
@@ -235,7 +239,8 @@ def export(db_path, fmt, out, per_article, site, date_from, date_to, language, q
         result = export_corpus(
             archive, fmt, sys.stdout if to_stdout else out, per_article=per_article,
             manifest=manifest_out or True, progress=progress, site=site, language=language,
-            date_from=date_from, date_to=date_to, query=query, dedup=dedup, workers=workers)
+            date_from=date_from, date_to=date_to, query=query, dedup=dedup, workers=workers,
+            **({"withdrawn": withdrawn} if withdrawn != "include" else {}))
         holds = _what_archive_holds(archive) if result.rows == 0 else ""
     except (ValueError, FileExistsError) as exc:
         raise CommandFailed(str(exc), EXIT_USAGE)
@@ -252,7 +257,9 @@ def export(db_path, fmt, out, per_article, site, date_from, date_to, language, q
     click.echo(f"exported {result.rows} articles to {where}{note}", err=to_stdout)
     if result.rows == 0:
         given = [f"{k} {v}" for k, v in (("--site", site), ("--lang", language), ("--from", date_from),
-                                          ("--to", date_to), ("--query", query)) if v is not None]
+                                          ("--to", date_to), ("--query", query),
+                                          ("--withdrawn", None if withdrawn == "include" else withdrawn))
+                 if v is not None]
         click.echo(f"crawler: no article matches {' '.join(given) or 'this export'}; {holds}", err=True)
         sys.exit(EXIT_NOTHING)
 

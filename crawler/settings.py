@@ -44,6 +44,8 @@ REDIRECT_MAX_TIMES = 10
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.PoliteRetryMiddleware": 550,
+    # Only http(s), and redirects stay on the site's allowed domains (before robots.txt, 100).
+    "crawler.scope.ScopeMiddleware": 50,
 }
 # Sitemaps and feeds are checked before parsing: gzip bombs refused, entities/invalid XML reported.
 SPIDER_MIDDLEWARES = {"crawler.middlewares.DiscoveryCheckMiddleware": 60}

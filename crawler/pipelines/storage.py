@@ -105,9 +105,10 @@ class ArchivePipeline:
             except Exception:  # the crawl itself does not depend on it
                 logger.exception("near-duplicate index unavailable for this crawl")
 
-    def _stop_for_storage(self, item, exc: BaseException) -> None:
+    def _stop_for_storage(self, item, exc: BaseException, stored: bool = False) -> None:
         """What cannot be stored must not be fetched: close the spider at the first failure."""
-        self.stats.inc_value("archive/not_stored")
+        if not stored:
+            self.stats.inc_value("archive/not_stored")
         if self.stats.get_value(STORAGE_FAILED):
             return
         self.stats.set_value(STORAGE_FAILED, f"{type(exc).__name__}: {exc}")
@@ -186,8 +187,11 @@ class ArchivePipeline:
                 match = self.neardup.index(result.id)
                 if match.near_duplicate_of is not None:
                     self.stats.inc_value("archive/near_duplicates")
-            except Exception:  # a failed link must not lose the article; catch_up() retries
-                logger.exception("near-duplicate indexing failed for %s", item.url)
+            except Exception as exc:  # a failed link must not lose the article; catch_up() retries
+                if is_storage_failure(exc):
+                    self._stop_for_storage(item, exc, stored=True)
+                else:
+                    logger.exception("near-duplicate indexing failed for %s", item.url)
         outcome = result.status if result else "errors"
         self.stats.inc_value(f"archive/{outcome}")
         self.stats.inc_value(f"archive/site/{item.site}/{outcome}")

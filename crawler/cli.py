@@ -200,7 +200,7 @@ def export(db_path, fmt, out, per_article, site, date_from, date_to, language, q
     """
     import sqlite3
 
-    from archive.export import export_corpus
+    from archive.export import count_articles, export_corpus
     from archive.guard import OutputRefused, refuse_output
     from crawler.langcodes import check_language
 
@@ -234,14 +234,21 @@ def export(db_path, fmt, out, per_article, site, date_from, date_to, language, q
     archive = _open_readonly(db_path)
     if archive.immutable:
         workers = 0  # helper processes open the file in mode=ro, which needs a -shm
+    filters = dict(site=site, language=language, date_from=date_from, date_to=date_to, query=query,
+                   dedup=dedup, **({"withdrawn": withdrawn} if withdrawn != "include" else {}))
     try:
-        site = _stored_site(archive, site)
+        filters["site"] = site = _stored_site(archive, site)
+        # An empty selection writes nothing: an earlier corpus at --out stays as it was.
+        if count_articles(archive, **filters) == 0:
+            given = [f"{k} {v}" for k, v in (
+                ("--site", site), ("--lang", language), ("--from", date_from), ("--to", date_to),
+                ("--query", query), ("--withdrawn", None if withdrawn == "include" else withdrawn))
+                if v is not None]
+            raise CommandFailed(f"no article matches {' '.join(given) or 'this export'}; "
+                                f"nothing written; {_what_archive_holds(archive)}", EXIT_NOTHING)
         result = export_corpus(
             archive, fmt, sys.stdout if to_stdout else out, per_article=per_article,
-            manifest=manifest_out or True, progress=progress, site=site, language=language,
-            date_from=date_from, date_to=date_to, query=query, dedup=dedup, workers=workers,
-            **({"withdrawn": withdrawn} if withdrawn != "include" else {}))
-        holds = _what_archive_holds(archive) if result.rows == 0 else ""
+            manifest=manifest_out or True, progress=progress, workers=workers, **filters)
     except (ValueError, FileExistsError) as exc:
         raise CommandFailed(str(exc), EXIT_USAGE)
     except OSError as exc:  # disk full, permissions: the partial output is already removed
@@ -255,13 +262,6 @@ def export(db_path, fmt, out, per_article, site, date_from, date_to, language, q
     where = "stdout" if to_stdout else out
     note = f" (manifest {result.manifest})" if result.manifest else ""
     click.echo(f"exported {result.rows} articles to {where}{note}", err=to_stdout)
-    if result.rows == 0:
-        given = [f"{k} {v}" for k, v in (("--site", site), ("--lang", language), ("--from", date_from),
-                                          ("--to", date_to), ("--query", query),
-                                          ("--withdrawn", None if withdrawn == "include" else withdrawn))
-                 if v is not None]
-        click.echo(f"crawler: no article matches {' '.join(given) or 'this export'}; {holds}", err=True)
-        sys.exit(EXIT_NOTHING)
 
 
 @cli.command()

@@ -12,6 +12,7 @@ from scrapy.settings import Settings
 
 from crawler.exitcodes import EXIT_INTERRUPTED
 from crawler.lock import CrawlLock
+from crawler.logfilters import install as install_log_filters
 from crawler.pipelines.storage import FINISH_FAILED, INTERRUPTED, STORAGE_FAILED
 
 logger = logging.getLogger(__name__)
@@ -126,6 +127,7 @@ def run_crawl(targets: list[str], db_path: str, **options) -> dict:
     prepare_archive(db_path)
     with CrawlLock(db_path):  # raises ArchiveLocked at once if another crawl runs
         process = CrawlerProcess(settings)
+        install_log_filters(settings.get("LOG_LEVEL", "INFO"), settings.get("LOG_FILE"))
         crawler = process.create_crawler(NewsSpider)
         process.crawl(crawler)
         _install_signal_handlers(process, crawler)

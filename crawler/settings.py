@@ -49,6 +49,9 @@ DOWNLOADER_MIDDLEWARES = {
 }
 # Sitemaps and feeds are checked before parsing: gzip bombs refused, entities/invalid XML reported.
 SPIDER_MIDDLEWARES = {"crawler.middlewares.DiscoveryCheckMiddleware": 60}
+# The spider logs every page given up as one WARNING with its reason (and pages.error has
+# it): Scrapy's own "Gave up retrying" line would repeat it at ERROR, even under --quiet.
+RETRY_GIVE_UP_LOG_LEVEL = "INFO"
 RETRY_AFTER_MAX = 300
 RETRY_BACKOFF_BASE = 1.0
 RETRY_BACKOFF_MAX = 60

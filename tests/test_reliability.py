@@ -111,6 +111,18 @@ def small_archive(path) -> Path:
     return Path(path)
 
 
+def fill(path) -> None:
+    """Write zeros to ``path`` until its filesystem is full."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT)
+    try:
+        while True:
+            os.write(fd, b"\0" * 4096)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 def _mount(args: list[str], target: Path) -> None:
     if os.geteuid() != 0 or shutil.which("mount") is None:
         pytest.skip("mounting a filesystem needs root and mount(8); not available here")
@@ -232,23 +244,18 @@ def test_export_onto_a_full_disk_keeps_the_previous_output(tmpfs, tmp_path, big_
     assert integrity(db) == "ok"
 
 
-def test_reextract_on_a_full_disk_stops_with_one_line(tmpfs, big_site):
-    fs = tmpfs("3m")
-    db = fs / "archive.db"
-    assert run_cli("crawl", "kazpravda", "--base-url", big_site.url + "/", "--db", str(db), "--limit", "30",
+def test_reextract_on_a_full_disk_stops_with_one_line(tmpfs, tmp_path, big_site):
+    src = tmp_path / "src.db"
+    assert run_cli("crawl", "kazpravda", "--base-url", big_site.url + "/", "--db", str(src), "--limit", "30",
                    "-q", *FAST).returncode == EXIT_OK
-    before = articles(db)
-    with rw(db) as conn:
+    with rw(src) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    # Take the rest of the space, then make the stored articles look stale so that
-    # re-extraction has to write.
-    with open(fs / "filler", "wb") as f:
-        try:
-            while True:
-                f.write(b"\0" * 65536)
-                f.flush()
-        except OSError:
-            pass
+    fs = tmpfs(f"{src.stat().st_size // 1024 + 512}k")
+    db = fs / "archive.db"
+    shutil.copy(src, db)
+    before = articles(db)
+    # Take the rest of the space: re-extraction writes (last_seen_at at least) and cannot.
+    fill(fs / "filler")
     result = run_cli("reextract", "--db", str(db))
     if result.returncode == EXIT_OK:
         pytest.skip("re-extraction found nothing to write on this run (every article unchanged in place)")
@@ -269,14 +276,13 @@ def _start_slow_crawl(db, url, *extra):
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def _wait_for_pages(db, proc, n: int, timeout: float = 60) -> None:
+def _wait_for_pages(db, proc, n: int, crawl_id: int = 1, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert proc.poll() is None, proc.communicate()
         try:
             with ro(db) as conn:
-                if conn.execute("SELECT count(*) FROM pages WHERE crawl_id = (SELECT max(id) FROM crawls)"
-                                ).fetchone()[0] >= n:
+                if conn.execute("SELECT count(*) FROM pages WHERE crawl_id = ?", [crawl_id]).fetchone()[0] >= n:
                     return
         except sqlite3.Error:
             pass
@@ -292,7 +298,7 @@ def test_a_signal_finishes_gracefully_and_records_interrupted(tmp_path, big_site
                    "-q", *FAST).returncode == EXIT_OK
     before = articles(db)
     proc = _start_slow_crawl(db, big_site.url)
-    _wait_for_pages(db, proc, 3)
+    _wait_for_pages(db, proc, 3, crawl_id=2)
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == EXIT_INTERRUPTED, err[-3000:]

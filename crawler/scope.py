@@ -52,7 +52,7 @@ class ScopeMiddleware:
             return None
         profile = self.profiles.get(request.meta.get("site"))
         if profile is not None and not profile.owns(request.url):
-            logger.warning("offsite redirect from %s to %s: not followed (not in the allowed "
+            logger.debug("offsite redirect from %s to %s: not followed (not in the allowed "
                            "domains of %s)", redirected[0], request.url, profile.name)
             raise OffsiteRedirect(f"offsite redirect to {request.url} (from {redirected[0]})")
         return None

@@ -48,6 +48,8 @@ class OutputRefused(ValueError):
 
 
 def is_sqlite_file(path: str | os.PathLike) -> bool:
+    """Reads the header with open(): call it only while this process has no connection to
+    the file (see classify)."""
     try:
         with open(path, "rb") as f:
             return f.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC
@@ -93,8 +95,9 @@ def classify(path: str | os.PathLike) -> str:
         return "foreign"
     if os.path.getsize(path) == 0:
         return "empty"
-    if not is_sqlite_file(path):
-        return "foreign"
+    # Only SQLite itself may open the file here: closing any other descriptor of a database
+    # file drops this process's POSIX locks on it, which lets another process delete the
+    # WAL under a connection that is still open (an archive opened twice in one process).
     try:
         conn, _ = _connect_readonly(path)
     except sqlite3.DatabaseError:

@@ -25,6 +25,7 @@ __all__ = [
     "classify",
     "is_sqlite_file",
     "open_readonly",
+    "read_only_reason",
     "refuse_output",
 ]
 
@@ -143,6 +144,21 @@ def open_readonly(path: str | os.PathLike) -> tuple[sqlite_utils.Database, bool]
         raise NotAnArchive(path, f"schema version {version} is newer than this code knows "
                                  f"({SCHEMA_VERSION}); upgrade the crawler")
     return sqlite_utils.Database(conn), immutable
+
+
+def read_only_reason(path: str | os.PathLike) -> str | None:
+    """Why the archive at ``path`` cannot be written, when the filesystem says so."""
+    path = os.path.abspath(os.fspath(path))
+    parent = os.path.dirname(path)
+    try:
+        if os.statvfs(parent).f_flag & os.ST_RDONLY:
+            return f"{parent} is on a read-only filesystem"
+    except OSError:
+        return None
+    for where in (path, parent):
+        if os.path.exists(where) and not os.access(where, os.W_OK):
+            return f"{where} is read-only"
+    return None
 
 
 def _same_file(a: str, b: str) -> bool:

@@ -56,7 +56,10 @@ def _open_archive(db_path: str, must_exist: bool = True):
     except NotAnArchive as exc:
         raise CommandFailed(str(exc), EXIT_NOT_ARCHIVE) from exc
     except (sqlite3.Error, OSError) as exc:  # unreadable, read-only, disk full
-        raise CommandFailed(f"cannot open archive {db_path}: {exc}") from exc
+        from archive.guard import read_only_reason
+
+        why = read_only_reason(db_path)
+        raise CommandFailed(f"cannot open archive {db_path}: {exc}" + (f" ({why})" if why else "")) from exc
 
 
 def _open_readonly(db_path: str):

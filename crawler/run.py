@@ -59,7 +59,10 @@ def prepare_archive(db_path: str) -> None:
     try:
         Archive(db_path).close()
     except (sqlite3.Error, OSError) as exc:
-        raise CrawlFailed(f"cannot open archive {db_path}: {exc}") from exc
+        from archive.guard import read_only_reason
+
+        why = read_only_reason(db_path)
+        raise CrawlFailed(f"cannot open archive {db_path}: {exc}" + (f" ({why})" if why else "")) from exc
 
 
 def _install_signal_handlers(process, crawler) -> None:

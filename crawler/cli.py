@@ -23,7 +23,6 @@ DB_OPTION = click.option(
 )
 
 
-
 class CommandFailed(click.ClickException):
     """One line on stderr and an exit code from crawler/exitcodes.py."""
 

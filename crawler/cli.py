@@ -128,7 +128,7 @@ def crawl(targets, db_path, since, limit, base_url, refresh, recheck_days, neard
     from archive.guard import NotAnArchive
     from crawler.lock import ArchiveLocked
     from crawler.profiles import ProfileError, resolve_target
-    from crawler.run import CrawlFailed, run_crawl
+    from crawler.run import CrawlFailed, CrawlInterrupted, check_overrides, run_crawl
 
     try:
         for target in targets:
@@ -141,6 +141,10 @@ def crawl(targets, db_path, since, limit, base_url, refresh, recheck_days, neard
         if not sep or not key:
             raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--set")
         settings[key.strip()] = value
+    try:
+        check_overrides(settings)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--set")
     if neardup_threshold is not None:
         settings["NEARDUP_THRESHOLD"] = neardup_threshold
     if log_file and not os.path.isdir(os.path.dirname(os.path.abspath(log_file))):
@@ -155,6 +159,9 @@ def crawl(targets, db_path, since, limit, base_url, refresh, recheck_days, neard
     except NotAnArchive as exc:
         click.echo(f"crawler: {exc}", err=True)
         sys.exit(EXIT_NOT_ARCHIVE)
+    except CrawlInterrupted as exc:
+        click.echo(f"crawler: {exc}", err=True)
+        sys.exit(EXIT_INTERRUPTED)
     except (CrawlFailed, OSError) as exc:
         click.echo(f"crawler: could not run: {exc}", err=True)
         sys.exit(EXIT_CANNOT_RUN)

@@ -18,6 +18,28 @@ from crawler.pipelines.storage import FINISH_FAILED, INTERRUPTED, STORAGE_FAILED
 logger = logging.getLogger(__name__)
 
 
+_BOOLS = {"true", "false", "1", "0"}
+
+
+def check_overrides(overrides: dict) -> None:
+    """ValueError for a ``--set`` value of the wrong type for a setting with a numeric or
+    true/false default (``DOWNLOAD_DELAY=slow`` would otherwise fail every request)."""
+    defaults = Settings()
+    defaults.setmodule("crawler.settings", priority="project")
+    for key, value in overrides.items():
+        default = defaults.get(key)
+        if not isinstance(value, str) or default is None:
+            continue
+        if isinstance(default, bool):
+            if value.strip().lower() not in _BOOLS:
+                raise ValueError(f"{key}={value}: expected true or false")
+        elif isinstance(default, (int, float)):
+            try:
+                float(value)
+            except ValueError:
+                raise ValueError(f"{key}={value}: expected a number") from None
+
+
 def build_settings(targets: list[str], db_path: str, *, since: str | None = None, limit: int = 0,
                    base_url: str | None = None, refresh: bool = False, recheck_days: int = 0,
                    settings: dict | None = None, log_level: str = "INFO",
@@ -42,6 +64,10 @@ def build_settings(targets: list[str], db_path: str, *, since: str | None = None
 
 class CrawlFailed(RuntimeError):
     """The crawl could not run or had to stop (the message is one line for the user)."""
+
+
+class CrawlInterrupted(CrawlFailed):
+    """A signal arrived before the crawl had started: nothing was fetched."""
 
 
 def prepare_archive(db_path: str) -> None:
@@ -127,18 +153,27 @@ def run_crawl(targets: list[str], db_path: str, **options) -> dict:
     from spiders.news import NewsSpider
 
     settings = build_settings(targets, db_path, **options)
-    prepare_archive(db_path)
-    with CrawlLock(db_path):  # raises ArchiveLocked at once if another crawl runs
-        process = CrawlerProcess(settings)
-        install_log_filters(settings.get("LOG_LEVEL", "INFO"), settings.get("LOG_FILE"))
-        crawler = process.create_crawler(NewsSpider)
-        process.crawl(crawler)
-        _install_signal_handlers(process, crawler)
-        try:
+    # Until the crawl's own handlers are in place a signal is only noted (raising from a
+    # handler could land inside Scrapy's start-up and end in a traceback).
+    early: list[str] = []
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    for sig in previous:
+        signal.signal(sig, lambda signum, frame: early.append(signal.Signals(signum).name))
+    try:
+        prepare_archive(db_path)
+        with CrawlLock(db_path):  # raises ArchiveLocked at once if another crawl runs
+            process = CrawlerProcess(settings)
+            install_log_filters(settings.get("LOG_LEVEL", "INFO"), settings.get("LOG_FILE"))
+            crawler = process.create_crawler(NewsSpider)
+            process.crawl(crawler)
+            _install_signal_handlers(process, crawler)
+            if early:  # nothing has been fetched or recorded yet
+                raise CrawlInterrupted(f"interrupted by {early[0]} before the crawl started; "
+                                       "nothing fetched")
             process.start(install_signal_handlers=False)
-        finally:
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                signal.signal(sig, signal.SIG_DFL if sig == signal.SIGTERM else signal.default_int_handler)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     spider = crawler.spider
     crawl_id = getattr(spider, "crawl_id", None)
     storage_failed = crawler.stats.get_value(STORAGE_FAILED)

@@ -439,6 +439,8 @@ def test_exit_codes_of_every_command(tmp_path):
         (["crawl", "kazpravda", "--db", str(tmp_path / "no" / "a.db")], EXIT_CANNOT_RUN),
         (["crawl", "kazpravda", "--db", str(text)], EXIT_NOT_ARCHIVE),
         (["crawl", "kazpravda", "--db", str(db), "--limit", "-1"], EXIT_USAGE),
+        (["crawl", "kazpravda", "--db", str(db), "--set", "DOWNLOAD_DELAY=slow"], EXIT_USAGE),
+        (["crawl", "kazpravda", "--db", str(db), "--set", "AUTOTHROTTLE_ENABLED=nah"], EXIT_USAGE),
         (["export", "--db", str(db), "--format", "jsonl", "--out", out], EXIT_OK),
         (["export", "--db", str(db), "--format", "jsonl", "--out", out, "--site", "tengrinews"], EXIT_NOTHING),
         (["export", "--db", str(db), "--format", "jsonl", "--out", out, "--lang", "kz"], EXIT_USAGE),

@@ -178,8 +178,11 @@ class Archive:
     """An open archive file: create/migrate on open, write crawls, pages and articles.
 
     ``Archive(path)`` creates the file if needed, switches it to WAL mode and applies
-    pending schema migrations. ``create=False`` refuses to create a missing file.
-    Use as a context manager or call :meth:`close`.
+    pending schema migrations. ``create=False`` refuses to create a missing file. A file
+    that is not an archive (another program's database, a text file) raises
+    :class:`archive.guard.NotAnArchive` and is left as it was. ``readonly=True`` opens an
+    existing archive with SQLite's ``mode=ro`` (``immutable=1`` on a read-only mount) and
+    never writes; ``immutable`` says which. Use as a context manager or call :meth:`close`.
     """
 
     db: sqlite_utils.Database

@@ -173,13 +173,11 @@ class ArchivePipeline:
         return result
 
     def _mark_withdrawn(self, item) -> None:
-        mark = getattr(self.archive, "mark_withdrawn", None)
-        if mark is not None:
-            for url in {item.known_article_url, item.url, item.final_url} - {None}:
-                if mark(url, item.fetched_at):
-                    self.stats.inc_value("archive/withdrawn")
-                    logger.info("article %s is gone (410): marked withdrawn", url)
-                    break
+        for url in dict.fromkeys(u for u in (item.known_article_url, item.url, item.final_url) if u):
+            if self.archive.mark_withdrawn(url, item.fetched_at):
+                self.stats.inc_value("archive/withdrawn")
+                logger.info("article %s is gone (410): marked withdrawn", url)
+                break
 
     def _after_store(self, item, result) -> None:
         if result is not None and result.status in ("new", "updated", "duplicate") and self.neardup:

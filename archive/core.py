@@ -20,6 +20,7 @@ from typing import Any
 import sqlite_utils
 
 from .bodies import BodyCodec
+from .guard import check_creatable, open_readonly
 from .schema import configure, migrate
 from .search import pending_changes, rebuild_stem_index, stem_index_current, sync_stem_index
 from .times import to_utc_iso, utc_now
@@ -186,17 +187,33 @@ class Archive:
     """An open archive file: create/migrate on open, write crawls, pages and articles.
 
     ``Archive(path)`` creates the file if needed, switches it to WAL mode and applies
-    pending schema migrations. ``create=False`` refuses to create a missing file.
-    Use as a context manager or call :meth:`close`.
+    pending schema migrations. ``create=False`` refuses to create a missing file. A file
+    that is not an archive (another program's database, a text file) raises
+    :class:`archive.guard.NotAnArchive` and is left as it was. ``readonly=True`` opens an
+    existing archive with SQLite's ``mode=ro`` (``immutable=1`` on a read-only mount) and
+    never writes; ``immutable`` says which. Use as a context manager or call :meth:`close`.
     """
 
     db: sqlite_utils.Database
     path: str
 
-    def __init__(self, path: str | os.PathLike, *, create: bool = True) -> None:
+    def __init__(self, path: str | os.PathLike, *, create: bool = True,
+                 readonly: bool = False) -> None:
         self.path = os.fspath(path)
+        self.readonly = readonly
+        self.immutable = False
+        self._codec = BodyCodec()
+        self._outcomes: dict[int, Counter[str]] = {}
+        self._warned_keys: set[str] = set()
+        self._closed = False
+        if readonly:
+            # Never creates, migrates or switches journal mode (archive/guard.py).
+            self.db, self.immutable = open_readonly(self.path)
+            return
         if not create and not os.path.exists(self.path):
             raise FileNotFoundError(f"no archive at {self.path}")
+        # Refuse to turn someone else's database (or a text file) into an archive.
+        check_creatable(self.path)
         self.db = sqlite_utils.Database(self.path)
         try:
             configure(self.db)
@@ -205,12 +222,7 @@ class Archive:
         except BaseException:
             self.db.close()
             raise
-        self._closed = False
         self._catch_up_stem_index()
-        self._codec = BodyCodec()
-        # Article outcomes per crawl seen by this instance, for finish_crawl().
-        self._outcomes: dict[int, Counter[str]] = {}
-        self._warned_keys: set[str] = set()
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -234,10 +246,13 @@ class Archive:
             yield
             # The stemmed index follows in the same transaction (archive/search.py).
             sync_stem_index(self.db)
+            self.db.execute("COMMIT")
         except BaseException:
-            self.db.rollback()
+            # A COMMIT that failed (disk full) must not leave the transaction open for
+            # the next write to nest into.
+            if self.db.conn.in_transaction:
+                self.db.rollback()
             raise
-        self.db.execute("COMMIT")
 
     def _catch_up_stem_index(self) -> None:
         """Apply changes other tools logged, or rebuild after a stemmer upgrade."""
@@ -264,6 +279,9 @@ class Archive:
         if self._closed:
             return
         self._closed = True
+        if self.readonly:
+            self.db.close()
+            return
         try:
             # Keeps the query planner's statistics fresh for researchers' queries.
             self.db.execute("PRAGMA optimize")
@@ -614,6 +632,16 @@ class Archive:
         if crawl_id is not None:
             self._outcomes.setdefault(crawl_id, Counter())[UNCHANGED] += 1
         return page_id, StoreResult(found[0], UNCHANGED, found[1])
+
+    def mark_withdrawn(self, url: str, seen_at: str) -> bool:
+        """Mark the article stored under ``url`` as withdrawn (its page answered 410 Gone)
+        at ``seen_at``; the row and its versions are kept. False when no such article.
+        The first time it was seen gone is kept."""
+        with self._write():
+            cur = self.db.execute(
+                "UPDATE articles SET withdrawn_at = coalesce(withdrawn_at, ?) WHERE url = ?",
+                [to_utc_iso(seen_at), url])
+        return cur.rowcount > 0
 
     def versions(self, url: str) -> list[dict]:
         """Every stored state of an article, oldest first; the last is the current row.

@@ -135,6 +135,7 @@ def _select(
     query: str | None = None,
     dedup: str = "all",
     include_duplicates: bool = True,
+    withdrawn: str = "include",
 ) -> _Selection:
     first = _parse_day(date_from, "date_from")
     last = _parse_day(date_to, "date_to")
@@ -161,6 +162,14 @@ def _select(
     if last is not None:
         clauses.append("a.published_at < ?")
         params.append((last + timedelta(days=1)).isoformat())
+    if withdrawn not in ("include", "exclude", "only"):
+        raise ValueError(f"withdrawn must be include, exclude or only, not {withdrawn!r}")
+    if withdrawn != "include":
+        if "withdrawn_at" not in db["articles"].columns_dict:
+            if withdrawn == "only":
+                clauses.append("0")
+        else:
+            clauses.append("a.withdrawn_at IS " + ("NULL" if withdrawn == "exclude" else "NOT NULL"))
     if query is not None:
         _check_fts_query(db, query)
         # "+a.id": not an index term, so the planner keeps reading in published_at order

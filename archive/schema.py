@@ -233,6 +233,8 @@ def _m005_health_indexes(db: sqlite_utils.Database) -> None:
     db["articles"].create_index(["first_seen_at"], index_name="idx_articles_first_seen_at")
     db["articles"].create_index(["updated_at"], index_name="idx_articles_updated_at")
     db["pages"].create_index(["fetched_at"], index_name="idx_pages_fetched_at")
+
+
 def _m006_warc_records_and_imports(db: sqlite_utils.Database) -> None:
     # Where a page's response record is in a WARC file (crawl --warc or crawler import),
     # so that an export can copy the record as it came off the wire.
@@ -264,16 +266,23 @@ def _m006_warc_records_and_imports(db: sqlite_utils.Database) -> None:
         )
         """
     )
-def _crawl_profiles(db: sqlite_utils.Database) -> None:
+
+
+def _m007_crawl_profiles(db: sqlite_utils.Database) -> None:
     # The site profiles a crawl ran with, so re-extraction uses the same ones, .toml files
     # given by path included.
     db["crawls"].add_column("profiles", str)
 
 
-def _page_lastmods(db: sqlite_utils.Database) -> None:
+def _m008_page_lastmods(db: sqlite_utils.Database) -> None:
     # The sitemap lastmod or feed date that listed a URL when it was fetched: an edit shows
     # as a different value next time, whatever the site's clock says against ours.
     db["pages"].add_column("lastmod", str)
+
+
+def _m009_withdrawn_at(db: sqlite_utils.Database) -> None:
+    # When a re-fetch answered 410 Gone: the article is kept, only marked.
+    db.execute("ALTER TABLE articles ADD COLUMN withdrawn_at TEXT")
 
 
 # Append only: a released migration never changes, a new one goes at the end.
@@ -284,8 +293,9 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m004_stemmed_search,
     _m005_health_indexes,
     _m006_warc_records_and_imports,
-    _crawl_profiles,
-    _page_lastmods,
+    _m007_crawl_profiles,
+    _m008_page_lastmods,
+    _m009_withdrawn_at,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

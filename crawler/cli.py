@@ -11,18 +11,24 @@ from datetime import date
 import click
 
 from crawler import __version__
+# Exit codes, for cron: one table for every command (README, crawler/exitcodes.py).
+from crawler.exitcodes import (
+    EXIT_CANNOT_RUN, EXIT_INTERRUPTED, EXIT_LOCKED, EXIT_NOT_ARCHIVE, EXIT_NOTHING, EXIT_OK,
+    EXIT_USAGE,
+)
 
 DB_OPTION = click.option(
     "--db", "db_path", envvar="CRAWLER_DB", default="archive.db", show_default=True,
     type=click.Path(dir_okay=False), help="SQLite archive file (env CRAWLER_DB).",
 )
 
-# Exit codes, for cron (documented in the README).
-EXIT_OK = 0  # every target gave articles (bad pages are recorded, not fatal)
-EXIT_TARGETS_FAILED = 1  # the crawl ran, but at least one target gave nothing
-EXIT_USAGE = 2  # click's own code for bad options
-EXIT_CANNOT_RUN = 3  # could not run at all (archive unreadable, crawl crashed, ...)
-EXIT_LOCKED = 4  # another crawl is running on this archive
+
+class CommandFailed(click.ClickException):
+    """One line on stderr and an exit code from crawler/exitcodes.py."""
+
+    def __init__(self, message: str, code: int = EXIT_CANNOT_RUN) -> None:
+        super().__init__(message)
+        self.exit_code = code
 
 
 def _iso_date(ctx, param, value):
@@ -35,14 +41,59 @@ def _iso_date(ctx, param, value):
 
 
 def _open_archive(db_path: str, must_exist: bool = True):
+    """Open for writing (reextract): creates/migrates only an archive or an empty file."""
+    import sqlite3
+
     from archive import Archive
+    from archive.guard import NotAnArchive
 
     if must_exist and not os.path.exists(db_path):
-        raise click.ClickException(f"archive not found: {db_path}")
+        raise CommandFailed(f"archive not found: {db_path}")
     try:
         return Archive(db_path)
-    except Exception as exc:  # a corrupt or foreign file
-        raise click.ClickException(f"cannot open archive {db_path}: {exc}") from exc
+    except NotAnArchive as exc:
+        raise CommandFailed(str(exc), EXIT_NOT_ARCHIVE) from exc
+    except (sqlite3.Error, OSError) as exc:  # unreadable, read-only, disk full
+        from archive.guard import read_only_reason
+
+        why = read_only_reason(db_path)
+        raise CommandFailed(f"cannot open archive {db_path}: {exc}" + (f" ({why})" if why else "")) from exc
+
+
+def _open_readonly(db_path: str):
+    """Open for reading only: never creates, migrates or switches the file to WAL."""
+    import sqlite3
+
+    from archive import Archive
+    from archive.guard import NotAnArchive
+
+    try:
+        return Archive(db_path, readonly=True)
+    except FileNotFoundError:
+        raise CommandFailed(f"archive not found: {db_path}") from None
+    except NotAnArchive as exc:
+        raise CommandFailed(str(exc), EXIT_NOT_ARCHIVE) from None
+    except (sqlite3.Error, OSError) as exc:
+        raise CommandFailed(f"cannot open archive {db_path}: {exc}") from None
+
+
+def _what_archive_holds(archive) -> str:
+    sites = [s for (s,) in archive.db.execute(
+        "SELECT DISTINCT site FROM articles WHERE site IS NOT NULL ORDER BY site")]
+    langs = [lang for (lang,) in archive.db.execute(
+        "SELECT DISTINCT language FROM articles WHERE language IS NOT NULL ORDER BY language")]
+    return (f"the archive has sites: {', '.join(sites) or '(none)'}; "
+            f"languages: {', '.join(langs) or '(none)'}")
+
+
+def _stored_site(archive, site: str | None) -> str | None:
+    """The site as the archive spells it: names match case-insensitively."""
+    if site is None:
+        return None
+    found = archive.db.execute(
+        "SELECT DISTINCT site FROM articles WHERE site = ? COLLATE NOCASE ORDER BY site = ? DESC",
+        [site, site]).fetchone()
+    return found[0] if found else site
 
 
 @click.group()
@@ -78,24 +129,31 @@ def crawl(targets, db_path, since, limit, base_url, refresh, recheck_days, neard
     A TARGET is a site profile name (see `crawler profiles`), a profile .toml file, or a
     site's homepage URL (generic discovery: robots.txt sitemaps, feeds, listings).
     """
+    from archive.guard import NotAnArchive
     from crawler.lock import ArchiveLocked
     from crawler.profiles import ProfileError, resolve_targets
-    from crawler.run import run_crawl
+    from crawler.run import CrawlFailed, CrawlInterrupted, check_overrides, run_crawl
 
     try:
         resolve_targets(targets, base_url)
     except ProfileError as exc:
-        raise click.ClickException(str(exc))
+        raise CommandFailed(str(exc), EXIT_USAGE)
     settings = {}
     for item in overrides:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--set")
         settings[key.strip()] = value
+    try:
+        check_overrides(settings)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--set")
     if neardup_threshold is not None:
         settings["NEARDUP_THRESHOLD"] = neardup_threshold
     if warc_dir:
         settings["WARC_DIR"] = os.path.abspath(warc_dir)
+    if log_file and not os.path.isdir(os.path.dirname(os.path.abspath(log_file))):
+        raise CommandFailed(f"directory of the log file does not exist: {log_file}")
     try:
         summary = run_crawl(list(targets), db_path, since=since, limit=limit, base_url=base_url,
                             refresh=refresh, recheck_days=recheck_days, settings=settings,
@@ -103,11 +161,25 @@ def crawl(targets, db_path, since, limit, base_url, refresh, recheck_days, neard
     except ArchiveLocked as exc:
         click.echo(f"crawler: {exc}", err=True)
         sys.exit(EXIT_LOCKED)
+    except NotAnArchive as exc:
+        click.echo(f"crawler: {exc}", err=True)
+        sys.exit(EXIT_NOT_ARCHIVE)
+    except CrawlInterrupted as exc:
+        click.echo(f"crawler: {exc}", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except (CrawlFailed, OSError) as exc:
+        click.echo(f"crawler: could not run: {exc}", err=True)
+        sys.exit(EXIT_CANNOT_RUN)
     except Exception as exc:
+        logging.getLogger(__name__).debug("crawl crashed", exc_info=True)
         click.echo(f"crawler: could not run: {type(exc).__name__}: {exc}", err=True)
         sys.exit(EXIT_CANNOT_RUN)
     click.echo(summary["line"])
-    sys.exit(EXIT_TARGETS_FAILED if summary.get("failed_sites") else EXIT_OK)
+    if summary.get("status") == "interrupted":
+        click.echo(f"crawler: crawl {summary['id']} {summary.get('failure', 'interrupted')}; "
+                   "recorded as interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    sys.exit(EXIT_NOTHING if summary.get("failed_sites") else EXIT_OK)
 
 
 @cli.command()
@@ -125,19 +197,27 @@ def crawl(targets, db_path, since, limit, base_url, refresh, recheck_days, neard
 @click.option("--query", help="Full-text query on title and text (FTS5 syntax: 'форум*', '\"two words\"').")
 @click.option("--dedup", type=click.Choice(["all", "exact", "near"]), default="all", show_default=True,
               help="all: every row; exact: one per identical text; near: one per near-duplicate cluster.")
+@click.option("--withdrawn", type=click.Choice(["include", "exclude", "only"]), default="include",
+              show_default=True,
+              help="Articles whose page later answered 410 Gone (articles.withdrawn_at): keep them "
+                   "(they were published), leave them out, or export only them.")
 @click.option("--manifest", "manifest_out", type=click.Path(dir_okay=False),
               help="Write the manifest here (default: <out>.manifest.json; for stdout only when given).")
 @click.option("--workers", type=click.IntRange(min=0),
               help="Processes reading rows besides this one (default: 2 for archives of 50,000+ "
                    "articles, else 0; 0 on a busy machine). The output is the same either way.")
-def export(db_path, fmt, out, per_article, site, date_from, date_to, language, query, dedup, manifest_out,
-           workers):
+def export(db_path, fmt, out, per_article, site, date_from, date_to, language, query, dedup, withdrawn,
+           manifest_out, workers):
     """Export articles as JSON lines, CSV, Parquet or the plain-text corpus format.
 
     Writes a manifest beside the output (filters, row counts, sha256 of the files,
     last crawl, software versions); the same export of the same archive is byte-identical.
     """
-    from archive.export import export_corpus
+    import sqlite3
+
+    from archive.export import count_articles, export_corpus
+    from archive.guard import OutputRefused, refuse_output
+    from crawler.langcodes import check_language
     from crawler.progress import work_progress
 
     to_stdout = out == "-"
@@ -146,20 +226,58 @@ def export(db_path, fmt, out, per_article, site, date_from, date_to, language, q
         raise click.UsageError("one file per article (a directory --out) is for --format txt only")
     if per_article and to_stdout:
         raise click.UsageError("--per-article needs a directory --out, not -")
+    if language is not None:
+        try:
+            language = check_language(language)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--lang")
+    # Nothing is written before these checks: a slip like `--out archive.db` must not
+    # destroy the archive.
+    try:
+        refuse_output(out, db_path)
+        if manifest_out:
+            refuse_output(manifest_out, db_path)
+        elif not to_stdout:
+            refuse_output(out.rstrip("/" + os.sep) + ".manifest.json", db_path)
+    except OutputRefused as exc:
+        raise CommandFailed(str(exc), EXIT_USAGE)
+    for path in (out if not to_stdout and not per_article else None, manifest_out):
+        parent = os.path.dirname(os.path.abspath(path)) if path else None
+        if parent and not os.path.isdir(parent):
+            raise CommandFailed(f"output directory does not exist: {parent}")
     # A bar only for a person watching: not in cron logs, not over data sent to a terminal.
     progress = sys.stderr.isatty() and not (to_stdout and sys.stdout.isatty())
-    archive = _open_archive(db_path)
+    archive = _open_readonly(db_path)
+    if archive.immutable:
+        workers = 0  # helper processes open the file in mode=ro, which needs a -shm
+    filters = dict(site=site, language=language, date_from=date_from, date_to=date_to, query=query,
+                   dedup=dedup, **({"withdrawn": withdrawn} if withdrawn != "include" else {}))
+    export_fn = export_corpus
     if fmt in ("warc", "wacz"):  # the pages' HTTP records, not article rows
-        from archive.warc_export import export_warc as export_corpus  # noqa: F811
+        from archive.warc_export import export_warc as export_fn
     try:
+        filters["site"] = site = _stored_site(archive, site)
+        # An empty selection writes nothing: an earlier corpus at --out stays as it was.
+        if count_articles(archive, **filters) == 0:
+            given = [f"{k} {v}" for k, v in (
+                ("--site", site), ("--lang", language), ("--from", date_from), ("--to", date_to),
+                ("--query", query), ("--withdrawn", None if withdrawn == "include" else withdrawn))
+                if v is not None]
+            raise CommandFailed(f"no article matches {' '.join(given) or 'this export'}; "
+                                f"nothing written; {_what_archive_holds(archive)}", EXIT_NOTHING)
         # Not on a terminal: a timestamped status line every 30 s on stderr instead.
         with work_progress("exporting", None, live=False) as advance:
-            result = export_corpus(
+            result = export_fn(
                 archive, fmt, sys.stdout if to_stdout else out, per_article=per_article,
-                manifest=manifest_out or True, progress=progress or advance, site=site, language=language,
-                date_from=date_from, date_to=date_to, query=query, dedup=dedup, workers=workers)
+                manifest=manifest_out or True, progress=progress or advance, workers=workers, **filters)
     except (ValueError, FileExistsError) as exc:
-        raise click.ClickException(str(exc))
+        raise CommandFailed(str(exc), EXIT_USAGE)
+    except OSError as exc:  # disk full, permissions: the partial output is already removed
+        raise CommandFailed(f"export to {out} failed: {exc.strerror or exc}"
+                            f"{' (' + exc.filename + ')' if getattr(exc, 'filename', None) else ''}; "
+                            "nothing was replaced")
+    except sqlite3.Error as exc:
+        raise CommandFailed(f"cannot read archive {db_path}: {exc}")
     finally:
         archive.close()
     where = "stdout" if to_stdout else out
@@ -197,7 +315,7 @@ def import_(files, db_path, site, date_from, date_to, workers):
                f"{result['errors']} errors, {skipped} records skipped -> {db_path}")
     if result["files"].get("unreadable"):
         click.echo(f"crawler: {result['files']['unreadable']} file(s) held no usable WARC record", err=True)
-        sys.exit(EXIT_TARGETS_FAILED)
+        sys.exit(EXIT_NOTHING)
 
 
 @cli.command()
@@ -207,7 +325,7 @@ def summary(db_path, as_json):
     """Counts of what the archive holds."""
     from archive.health import crawl_overview
 
-    archive = _open_archive(db_path)
+    archive = _open_readonly(db_path)
     try:
         data = archive.summary()
         data.update(crawl_overview(archive.db.conn))
@@ -235,14 +353,23 @@ def reextract(db_path, site):
     from crawler.progress import work_progress
     from crawler.reextract import reextract_archive
 
+    import sqlite3
+
     archive = _open_archive(db_path)
     try:
+        site = _stored_site(archive, site)
         total = archive.db.execute("SELECT count(*) FROM pages WHERE site = ? OR ? IS NULL",
                                    [site, site]).fetchone()[0]
         with work_progress("re-extracting", total) as advance:
             counts = reextract_archive(archive, site=site, progress=advance)
+    except (sqlite3.OperationalError, OSError) as exc:
+        # Each article is its own transaction: what was re-extracted before stays.
+        raise CommandFailed(f"reextract stopped: could not write to {db_path}: {exc}")
     finally:
-        archive.close()
+        try:
+            archive.close()
+        except Exception:  # noqa: BLE001 - closing on a broken disk
+            pass
     click.echo(", ".join(f"{k} {v}" for k, v in counts.items()))
 
 
@@ -254,7 +381,7 @@ def history(url, db_path):
     from crawler.history import render_history
     from crawler.urls import normalize_url
 
-    archive = _open_archive(db_path)
+    archive = _open_readonly(db_path)
     try:
         try:
             versions = archive.versions(url)
@@ -262,7 +389,7 @@ def history(url, db_path):
             try:
                 versions = archive.versions(normalize_url(url))
             except KeyError:
-                raise click.ClickException(f"no article with url {url} in {db_path}")
+                raise CommandFailed(f"no article with url {url} in {db_path}", EXIT_NOTHING)
     finally:
         archive.close()
     click.echo(render_history(url, versions), nl=False)

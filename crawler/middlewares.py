@@ -219,6 +219,13 @@ class PoliteRetryMiddleware(RetryMiddleware):
 def describe_failure(failure) -> str:
     """``Type: message (retry note)`` for a failed request, never an empty message."""
     name = failure.type.__name__
+    response = getattr(failure.value, "response", None)
+    status = getattr(response, "status", 0)
+    if 300 <= status < 400 and response is not None:
+        # Scrapy's redirect middleware passes on a redirect it will not follow (a Location
+        # that is not http(s)): say so instead of "Ignoring non-200 response".
+        location = (response.headers.get("Location") or b"").decode("latin-1")
+        return f"offsite redirect: HTTP {status} to {location or '(no Location)'} not followed (only http(s))"
     message = (failure.getErrorMessage() or "").strip() or _SILENT_FAILURES.get(name, "no details")
     request = getattr(failure, "request", None)
     note = request.meta.get(RETRY_NOTE) if request is not None else None

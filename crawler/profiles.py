@@ -120,25 +120,52 @@ def generic_profile(url: str) -> SiteProfile:
     return SiteProfile(name=name, start_urls=(start,), allowed_domains=(domain,), generic=True)
 
 
+# Per-site settings a profile may give (crawler/middlewares.py applies them): type, minimum.
+_SETTING_TYPES = {
+    "DOWNLOAD_DELAY": (float, 0), "CONCURRENT_REQUESTS_PER_DOMAIN": (int, 1), "RETRY_TIMES": (int, 0),
+    "RETRY_AFTER_MAX": (float, 0), "RETRY_BACKOFF_BASE": (float, 0),
+}
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_MAX_LISTING_PAGES = 10_000
+
+
+def _string(data: dict, key: str, source: str, default=None) -> str | None:
+    value = data.get(key, default)
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise ProfileError(f"{source}: {key}: expected a non-empty string, got {value!r}")
+    return value
+
+
+def _strings(data: dict, key: str, source: str, default=()) -> tuple[str, ...]:
+    value = data.get(key, default)
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ProfileError(f"{source}: {key}: expected a list of strings, got {value!r}")
+    return tuple(value)
+
+
+def _urls(data: dict, key: str, source: str) -> tuple[str, ...]:
+    urls = _strings(data, key, source)
+    for url in urls:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ProfileError(f"{source}: {key}: only http(s) URLs are crawled, got {url!r}")
+    return urls
+
+
 def _profile_from_toml(text: str, source: str) -> SiteProfile:
+    """A profile from TOML, every field checked by type and range (one line per error,
+    naming the file and the field)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from crawler.langcodes import check_language
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ProfileError(f"{source}: invalid TOML: {exc}") from exc
-    try:
-        name = data["name"]
-        start_urls = tuple(data["start_urls"])
-    except KeyError as exc:
-        raise ProfileError(f"{source}: missing required field {exc.args[0]!r}") from exc
-    if not start_urls:
-        raise ProfileError(f"{source}: start_urls is empty")
-    allowed = tuple(data.get("allowed_domains") or [urlsplit(start_urls[0]).hostname])
-    pattern = data.get("article_url_pattern")
-    if pattern:
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise ProfileError(f"{source}: bad article_url_pattern: {exc}") from exc
+    for key in ("name", "start_urls"):
+        if key not in data:
+            raise ProfileError(f"{source}: missing required field {key!r}")
     known = {
         "name", "start_urls", "allowed_domains", "sitemaps", "feeds", "article_url_pattern",
         "date_selector", "languages", "timezone", "max_listing_pages", "settings",
@@ -146,18 +173,56 @@ def _profile_from_toml(text: str, source: str) -> SiteProfile:
     unknown = set(data) - known
     if unknown:
         raise ProfileError(f"{source}: unknown fields {sorted(unknown)}")
+    name = _string(data, "name", source)
+    if not _NAME.match(name):
+        raise ProfileError(f"{source}: name: letters, digits, '.', '_' and '-' only, got {name!r}")
+    start_urls = _urls(data, "start_urls", source)
+    if not start_urls:
+        raise ProfileError(f"{source}: start_urls is empty")
+    allowed = _strings(data, "allowed_domains", source) or (urlsplit(start_urls[0]).hostname,)
+    pattern = _string(data, "article_url_pattern", source)
+    if pattern:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ProfileError(f"{source}: bad article_url_pattern: {exc}") from exc
+    languages = _strings(data, "languages", source, DEFAULT_LANGUAGES)
+    try:
+        languages = tuple(check_language(v) for v in languages)
+    except ValueError as exc:
+        raise ProfileError(f"{source}: languages: {exc}") from exc
+    timezone = _string(data, "timezone", source, DEFAULT_TIMEZONE)
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ProfileError(f"{source}: timezone: unknown time zone {timezone!r}") from exc
+    pages = data.get("max_listing_pages", 5)
+    if isinstance(pages, bool) or not isinstance(pages, int) or not 0 <= pages <= _MAX_LISTING_PAGES:
+        raise ProfileError(f"{source}: max_listing_pages: expected a whole number from 0 to "
+                           f"{_MAX_LISTING_PAGES}, got {pages!r}")
+    settings = data.get("settings", {})
+    if not isinstance(settings, dict):
+        raise ProfileError(f"{source}: settings: expected a table ([settings]), got {settings!r}")
+    for key, value in settings.items():
+        kind, minimum = _SETTING_TYPES.get(key, (None, None))
+        if kind is None:
+            continue  # not applied per site; the crawl log says so
+        ok = not isinstance(value, bool) and isinstance(value, (int, float) if kind is float else int)
+        if not ok or value < minimum:
+            what = "a number" if kind is float else "a whole number"
+            raise ProfileError(f"{source}: settings.{key}: expected {what} >= {minimum}, got {value!r}")
     return SiteProfile(
         name=name,
         start_urls=start_urls,
-        allowed_domains=allowed,
-        sitemaps=tuple(data.get("sitemaps", ())),
-        feeds=tuple(data.get("feeds", ())),
+        allowed_domains=tuple(d.lower() for d in allowed),
+        sitemaps=_urls(data, "sitemaps", source),
+        feeds=_urls(data, "feeds", source),
         article_url_pattern=pattern,
-        date_selector=data.get("date_selector"),
-        languages=tuple(data.get("languages", DEFAULT_LANGUAGES)),
-        timezone=data.get("timezone", DEFAULT_TIMEZONE),
-        max_listing_pages=int(data.get("max_listing_pages", 5)),
-        settings=dict(data.get("settings", {})),
+        date_selector=_string(data, "date_selector", source),
+        languages=languages,
+        timezone=timezone,
+        max_listing_pages=pages,
+        settings=dict(settings),
     )
 
 
@@ -180,7 +245,11 @@ def resolve_target(target: str, base_url: str | None = None) -> SiteProfile:
         path = Path(target)
         if not path.is_file():
             raise ProfileError(f"profile file not found: {target}")
-        profile = _profile_from_toml(path.read_text(encoding="utf-8"), target)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ProfileError(f"{target}: cannot read the profile: {exc}") from exc
+        profile = _profile_from_toml(text, target)
     elif "://" in target or "." in target:
         profile = generic_profile(target)
     else:

@@ -47,6 +47,8 @@ REDIRECT_MAX_TIMES = 10
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.PoliteRetryMiddleware": 550,
+    # Only http(s), and redirects stay on the site's allowed domains (before robots.txt, 100).
+    "crawler.scope.ScopeMiddleware": 50,
     # Above every response-side middleware: sees bodies before decompression (see the module).
     "crawler.warc_capture.WarcCaptureMiddleware": 890,
 }
@@ -60,6 +62,9 @@ SPIDER_MIDDLEWARES = {
     "crawler.known_urls.KnownUrlMiddleware": 920,
     "crawler.known_urls.SiteLimitMiddleware": 910,
 }
+# The spider logs every page given up as one WARNING with its reason (and pages.error has
+# it): Scrapy's own "Gave up retrying" line would repeat it at ERROR, even under --quiet.
+RETRY_GIVE_UP_LOG_LEVEL = "INFO"
 RETRY_AFTER_MAX = 300
 RETRY_BACKOFF_BASE = 1.0
 RETRY_BACKOFF_MAX = 60

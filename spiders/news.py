@@ -338,9 +338,11 @@ class NewsSpider(Spider):
             logger.info("robots.txt forbids %s", request.url)
             return
         message = describe_failure(failure)
-        logger.warning("fetch failed for %s: %s", request.url, message)
-        yield FetchedPage(url=request.url, site=site,
-                          fetched_at=utcnow_iso(), error=f"fetch failed: {message}")
+        # A redirect that was not followed is recorded under the URL that was asked for.
+        requested = request.meta.get("redirect_urls", [request.url])[0]
+        logger.warning("fetch failed for %s: %s", requested, message)
+        yield FetchedPage(url=requested, final_url=request.url if request.url != requested else None,
+                          site=site, fetched_at=utcnow_iso(), error=f"fetch failed: {message}")
 
     def _guessed_sitemap(self, site: str) -> Request:
         return Request(urljoin(self.profiles[site].root, "/sitemap.xml"), callback=self.parse_sitemap,

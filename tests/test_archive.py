@@ -562,6 +562,7 @@ def test_open_errors(tmp_path):
         Archive(tmp_path / "missing.db", create=False)
     assert not (tmp_path / "missing.db").exists()
     newer = tmp_path / "newer.db"
+    Archive(newer).close()
     conn = sqlite3.connect(newer)
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     conn.close()

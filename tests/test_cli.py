@@ -90,7 +90,7 @@ def test_bad_dates_and_missing_archive_are_clear_errors(db_path, tmp_path):
     result = runner.invoke(cli, ["export", "--db", str(db_path), "--format", "txt", "--out", "x", "--from", "12.09.2025"])
     assert result.exit_code == 2 and "expected a date as YYYY-MM-DD" in result.output
     result = runner.invoke(cli, ["summary", "--db", str(tmp_path / "nope.db")])
-    assert result.exit_code == 1 and "archive not found" in result.output
+    assert result.exit_code == 3 and "archive not found" in result.output
     assert not (tmp_path / "nope.db").exists()
 
 
@@ -103,7 +103,7 @@ def test_summary(db_path):
 
 def test_crawl_rejects_unknown_profile_before_starting(tmp_path):
     result = CliRunner().invoke(cli, ["crawl", "nosuchsite", "--db", str(tmp_path / "a.db")])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "unknown site profile 'nosuchsite'" in result.output
     assert not (tmp_path / "a.db").exists()
 

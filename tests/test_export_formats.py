@@ -183,7 +183,7 @@ def test_fts_query_filter(farc, tmp_path):
         iter_articles(farc, query='"unbalanced')
     result = CliRunner().invoke(cli, ["export", "--db", farc.path, "--format", "jsonl",
                                       "--out", str(tmp_path / "q.jsonl"), "--query", "форум* AND"])
-    assert result.exit_code == 1 and "bad full-text query" in result.output
+    assert result.exit_code == 2 and "bad full-text query" in result.output
     assert not (tmp_path / "q.jsonl").exists()
 
 
@@ -350,7 +350,7 @@ def test_per_article_directory_replacement(farc, tmp_path):
     result = runner.invoke(cli, ["export", "--db", farc.path, "--format", "csv", "--out", str(tmp_path / "c") + "/"])
     assert result.exit_code == 2 and "txt" in result.output
     result = runner.invoke(cli, ["export", "--db", farc.path, "--format", "txt", "--out", str(other) + "/"])
-    assert result.exit_code == 1 and "not empty" in result.output
+    assert result.exit_code == 2 and "not empty" in result.output
 
 
 # -- progress bar -------------------------------------------------------------------------

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections import Counter
+
+from scrapy.utils.defer import deferred_from_coro
 
 from archive import Archive
 from archive.manifest import software_versions
@@ -52,6 +55,21 @@ def failed_sites(targets: list[str], by_site: dict[str, dict[str, int]]) -> list
     return failed
 
 
+# Stats keys the run reads back (crawler/run.py): why storing stopped the crawl, and a
+# failure to record the crawl's own end.
+STORAGE_FAILED = "archive/storage_failed"
+FINISH_FAILED = "archive/finish_failed"
+INTERRUPTED = "crawl/interrupted"
+
+
+def is_storage_failure(exc: BaseException) -> bool:
+    """Disk full, I/O error, read-only file, lock timeout: nothing more can be stored.
+    A constraint violation is one bad row, not a broken archive."""
+    if isinstance(exc, (sqlite3.IntegrityError, sqlite3.InterfaceError, sqlite3.ProgrammingError)):
+        return False
+    return isinstance(exc, (sqlite3.DatabaseError, OSError))
+
+
 class ArchivePipeline:
     def __init__(self, crawler, path: str, targets: list[str], store_bodies: bool,
                  neardup_threshold: float | None = DEFAULT_THRESHOLD):
@@ -94,9 +112,39 @@ class ArchivePipeline:
             except Exception:  # the crawl itself does not depend on it
                 logger.exception("near-duplicate index unavailable for this crawl")
 
+    def _stop_for_storage(self, item, exc: BaseException, stored: bool = False) -> None:
+        """What cannot be stored must not be fetched: close the spider at the first failure."""
+        if not stored:
+            self.stats.inc_value("archive/not_stored")
+        if self.stats.get_value(STORAGE_FAILED):
+            return
+        self.stats.set_value(STORAGE_FAILED, f"{type(exc).__name__}: {exc}")
+        logger.info("could not store %s (%s: %s); stopping the crawl", item.url, type(exc).__name__, exc)
+        logger.debug("storage failure", exc_info=exc)
+        deferred_from_coro(self.crawler.engine.close_spider_async(reason="storage_failed"))
+
     def process_item(self, item):
         if not isinstance(item, FetchedPage):
             return item
+        if self.stats.get_value(STORAGE_FAILED):
+            # In flight when storing failed: not stored, not counted as fetched-and-kept.
+            self.stats.inc_value("archive/not_stored")
+            item.body = None
+            item.article = None
+            return item
+        try:
+            result = self._store(item)
+        except Exception as exc:
+            if not is_storage_failure(exc):
+                raise
+            self._stop_for_storage(item, exc)
+            item.body = None
+            item.article = None
+            return item
+        self._after_store(item, result)
+        return item
+
+    def _store(self, item):
         self.stats.inc_value("pages/fetched")
         page = {
             "site": item.site,
@@ -122,25 +170,42 @@ class ArchivePipeline:
                 _, result = self.archive.store_fetch(page, article, crawl_id=self.crawl_id,
                                                      seen_at=item.fetched_at)
             except Exception as exc:  # keep the crawl going and the failure visible
+                if is_storage_failure(exc):
+                    self.stats.inc_value("pages/fetched", -1)
+                    raise
                 logger.exception("could not store %s", item.url)
                 page["error"] = f"store failed: {type(exc).__name__}: {exc}"
                 self.archive.store_fetch(page, None, crawl_id=self.crawl_id, seen_at=item.fetched_at)
                 self.stats.inc_value("pages/errors")
                 result = None
+        if item.status == 410 and not item.not_modified:
+            self._mark_withdrawn(item)
+        return result
+
+    def _mark_withdrawn(self, item) -> None:
+        for url in dict.fromkeys(u for u in (item.known_article_url, item.url, item.final_url) if u):
+            if self.archive.mark_withdrawn(url, item.fetched_at):
+                self.stats.inc_value("archive/withdrawn")
+                logger.info("article %s is gone (410): marked withdrawn", url)
+                break
+
+    def _after_store(self, item, result) -> None:
         if result is not None and result.status in ("new", "updated", "duplicate") and self.neardup:
             try:
                 match = self.neardup.index(result.id)
                 if match.near_duplicate_of is not None:
                     self.stats.inc_value("archive/near_duplicates")
-            except Exception:  # a failed link must not lose the article; catch_up() retries
-                logger.exception("near-duplicate indexing failed for %s", item.url)
+            except Exception as exc:  # a failed link must not lose the article; catch_up() retries
+                if is_storage_failure(exc):
+                    self._stop_for_storage(item, exc, stored=True)
+                else:
+                    logger.exception("near-duplicate indexing failed for %s", item.url)
         outcome = result.status if result else "errors"
         self.stats.inc_value(f"archive/{outcome}")
         self.stats.inc_value(f"archive/site/{item.site}/{outcome}")
         # The body is in the archive now; do not keep it alive in the engine.
         item.body = None
         item.article = None
-        return item
 
     def close_spider(self):
         if self.archive is None:
@@ -153,15 +218,36 @@ class ArchivePipeline:
         row["discovery"] = {k.removeprefix("discovery/"): v for k, v in sorted(stats.items())
                             if k.startswith("discovery/")}
         row["failed_sites"] = failed_sites(list(self.profiles), row["by_site"])
+        # pages and errors are counted from the rows that exist (finish_crawl observes them).
+        row.pop("pages")
+        errors = row.pop("errors")
         # crawl --warc: files, records, bytes, and records that could not be written
         row["warc"] = {k.removeprefix("warc/"): v for k, v in sorted(stats.items()) if k.startswith("warc/")}
-        if row["failed_sites"] and len(row["failed_sites"]) == len(self.profiles):
+        row["not_stored"] = int(stats.get("archive/not_stored", 0))
+        storage_failed = stats.get(STORAGE_FAILED)
+        interrupted = stats.get(INTERRUPTED)
+        if storage_failed:
             status = "failed"
-        elif row["errors"] or row["discovery_errors"] or row["failed_sites"] or row["warc"].get("errors"):
+            row["failure"] = f"could not store pages: {storage_failed}"
+        elif interrupted:
+            status = "interrupted"
+            row["failure"] = f"stopped by {interrupted}"
+        elif row["failed_sites"] and len(row["failed_sites"]) == len(self.profiles):
+            status = "failed"
+        elif errors or row["discovery_errors"] or row["failed_sites"] or row["warc"].get("errors"):
             status = "partial"
         else:
             status = "ok"
-        self.archive.finish_crawl(self.crawl_id, row, status)
+        try:
+            self.archive.finish_crawl(self.crawl_id, row, status)
+        except Exception as exc:
+            if not is_storage_failure(exc):
+                raise
+            self.stats.set_value(FINISH_FAILED, f"{type(exc).__name__}: {exc}")
+            logger.info("could not record the end of crawl %s: %s", self.crawl_id, exc)
         self.stats.set_value(CRAWL_STATUS_STAT, status)
-        self.archive.close()
+        try:
+            self.archive.close()
+        except Exception:  # noqa: BLE001 - closing a connection on a broken disk
+            logger.debug("closing the archive failed", exc_info=True)
         self.archive = None

@@ -18,6 +18,7 @@ demo: $(STAMP)
 	$(BIN)/python -m samplesite.demo
 
 test: $(STAMP)
+	bash .ci/ensure-redis $(BIN)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

@@ -219,11 +219,44 @@ def _m003_near_duplicates_and_translations(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE neardup_config (key TEXT PRIMARY KEY, value TEXT)")
 
 
+def _m004_frontier(db: sqlite_utils.Database) -> None:
+    # The persistent frontier (archive/frontier.py): requests discovered and not yet done.
+    # One row per request key; a site's session number says which crawl a row belongs to,
+    # so a killed crawl resumes its own rows and the next crawl re-queues old ones.
+    db.execute(
+        """
+        CREATE TABLE frontier (
+            key TEXT PRIMARY KEY,
+            seq INTEGER NOT NULL,
+            site TEXT NOT NULL,
+            url TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            priority INTEGER NOT NULL DEFAULT 0,
+            state TEXT NOT NULL,
+            session INTEGER NOT NULL,
+            discovered_from TEXT,
+            discovered_at TEXT,
+            lastmod TEXT,
+            tries INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            updated_at TEXT,
+            request BLOB
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_frontier_queue ON frontier (site, state, kind, priority DESC, seq)")
+    db.execute(
+        "CREATE TABLE frontier_sessions (site TEXT PRIMARY KEY, session INTEGER NOT NULL, "
+        "open INTEGER NOT NULL, started_at TEXT, finished_at TEXT)"
+    )
+
+
 # Append only: a released migration never changes, a new one goes at the end.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m001_initial,
     _m002_versions_and_run_counts,
     _m003_near_duplicates_and_translations,
+    _m004_frontier,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

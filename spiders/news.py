@@ -30,6 +30,7 @@ from crawler.incremental import KnownIndex, changed_since, parse_lastmod
 from crawler.items import FetchedPage
 from crawler.middlewares import RETRY_NOTE, describe_failure
 from crawler.profiles import SiteProfile, resolve_target
+from crawler.sitemap_stream import sitemap_locations
 from crawler.urls import normalize_url, url_key
 
 logger = logging.getLogger(__name__)
@@ -104,6 +105,8 @@ class NewsSpider(SitemapSpider):
             kwargs["known"] = KnownIndex.load(s.get("ARCHIVE_PATH"))
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.next_sitemap_below = max(0, s.getint("SITEMAP_NEXT_BELOW", spider.next_sitemap_below))
+        if s.getbool("FRONTIER_ENABLED"):  # the frontier holds every sitemap, none wait in memory
+            spider.next_sitemap_below = 0
         crawler.signals.connect(spider._release_on_idle, signal=signals.spider_idle)
         return spider
 
@@ -140,27 +143,24 @@ class NewsSpider(SitemapSpider):
         site = response.meta.get("site") or self._site_of(response.url)
         if response.meta.get("held"):
             self._sitemap_busy.discard(site)
-        self._current_site = site
+        found = False
         try:
-            requests = list(super()._parse_sitemap(response))
+            # Streamed: the first article requests leave before the rest of the file is read.
+            for kind, loc in sitemap_locations(self, response, site):
+                found = True
+                if kind == "sitemap":
+                    self._hold_sitemap(site, Request(loc, callback=self._parse_sitemap))
+                else:
+                    yield from self._article_request(loc, site, "sitemap", lastmod=self._lastmods.pop(loc, None))
         except etree.LxmlError as exc:
             logger.warning("invalid sitemap %s: %s", response.url, exc)
             self.crawler.stats.inc_value("discovery/invalid_sitemaps")
             yield from self._release_sitemap(site)
             return
-        finally:
-            self._current_site = None
-        if response.url.endswith("/robots.txt") and not requests:
+        if response.url.endswith("/robots.txt") and not found:
             # No Sitemap: line; most sites still serve the conventional location.
             yield self._guessed_sitemap(site)
             return
-        for request in requests:
-            if request.callback == self._parse_sitemap:
-                self._hold_sitemap(site, request)
-            else:
-                yield from self._article_request(request.url, site, "sitemap",
-                                                 lastmod=self._lastmods.pop(request.url, None))
-        self._lastmods.clear()
         yield from self._release_sitemap(site)
 
     def _hold_sitemap(self, site: str, request: Request) -> None:
@@ -204,7 +204,7 @@ class NewsSpider(SitemapSpider):
             raise DontCloseSpider
 
     def sitemap_filter(self, entries):
-        site = self._current_site
+        site = getattr(entries, "site", None) or self._current_site
         profile = self.profiles.get(site) if site else None
         for entry in entries:
             loc = entry.get("loc", "")
@@ -313,6 +313,8 @@ class NewsSpider(SitemapSpider):
         stats.max_value(f"discovery/site/{site}/waiting_max", self._scheduled[site] - self._answered[site])
         stats.inc_value(f"discovery/articles/{via}")
         meta = {"site": site, "handle_httpstatus_list": HANDLED_STATUSES}
+        if lastmod:
+            meta["lastmod"] = lastmod  # kept by the persistent frontier (crawler/frontier.py)
         headers = {}
         if known:
             meta["known_article_url"] = known.article_url

@@ -14,6 +14,7 @@ leased is queued again, and sitemaps it had finished are not read again.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import pickle
 from collections import deque
@@ -21,16 +22,19 @@ from urllib.parse import urlsplit
 
 from scrapy import Request, signals
 from scrapy.core.scheduler import BaseScheduler
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.utils.request import request_from_dict
 
-from archive.frontier import DONE, FrontierStore
+from archive.frontier import DONE, LOST, FrontierStore
 from crawler.items import FetchedPage
 
 logger = logging.getLogger(__name__)
 
 KEY = "frontier_key"  # request.meta: the frontier row a request (or its retry/redirect) stands for
 ARTICLE, DISCOVERY = "article", "discovery"
+YIELD_EVERY = 100
+# room for one large sitemap (50,000 URLs, ~5 MB) plus the usual 5 MB of article responses
+SITEMAP_ROOM = 16 * 2**20
 
 # Sent by the middlewares below, received by the scheduler: public signals, no shared state.
 frontier_done = object()
@@ -44,6 +48,10 @@ class FrontierAddon:
         if not settings.getbool("FRONTIER_ENABLED"):
             return
         settings.set("SCHEDULER", "crawler.frontier.FrontierScheduler", priority="addon")
+        # Scrapy stops fetching while responses of more than this size wait for their callbacks
+        # (5 MB by default): one 50,000-URL sitemap alone would stop it until it is parsed.
+        if settings.getint("SCRAPER_SLOT_MAX_ACTIVE_SIZE") < SITEMAP_ROOM:
+            settings.set("SCRAPER_SLOT_MAX_ACTIVE_SIZE", SITEMAP_ROOM, priority="addon")
         settings["SPIDER_MIDDLEWARES"]["crawler.frontier.FrontierSpiderMiddleware"] = 1
         settings["DOWNLOADER_MIDDLEWARES"]["crawler.frontier.FrontierDownloaderMiddleware"] = 50
 
@@ -52,6 +60,7 @@ class FrontierSpiderMiddleware:
     """Tells the scheduler when a response's output has been consumed (closest to the engine)."""
 
     def __init__(self, crawler):
+        self.crawler = crawler
         self.signals = crawler.signals
 
     @classmethod
@@ -64,27 +73,24 @@ class FrontierSpiderMiddleware:
             return True
         return False
 
-    def process_spider_output(self, response, result):
+    async def process_spider_output(self, response, result):
+        # Async only: every YIELD_EVERY outputs the event loop runs, so while a 50,000-URL
+        # sitemap is parsed the downloader already fetches the articles found so far.
         key = response.meta.get(KEY)
         pages = 0
-        try:
-            for output in result:
-                pages += key is not None and self._item(output, key)
-                yield output
-        except Exception as exc:
-            if key is not None:
-                self.signals.send_catch_log(frontier_done, key=key, error=f"callback failed: {exc!r}")
-            raise
-        if key is not None and not pages:
-            self.signals.send_catch_log(frontier_done, key=key, error=None)
-
-    async def process_spider_output_async(self, response, result):
-        key = response.meta.get(KEY)
-        pages = 0
+        n = 0
         try:
             async for output in result:
                 pages += key is not None and self._item(output, key)
                 yield output
+                n += 1
+                if n % YIELD_EVERY == 0:
+                    await asyncio.sleep(0)
+                    if not self.crawler.engine.running:
+                        # Stopping (SIGTERM, Ctrl-C): leave the rest of a long sitemap unread;
+                        # not marked done, it is read again when the crawl resumes.
+                        logger.info("frontier: stopping in the middle of %s", response.url)
+                        return
         except Exception as exc:
             if key is not None:
                 self.signals.send_catch_log(frontier_done, key=key, error=f"callback failed: {exc!r}")
@@ -116,11 +122,14 @@ class FrontierDownloaderMiddleware:
 
 class FrontierScheduler(BaseScheduler):
     def __init__(self, crawler, path: str, buffer: int, discovery_inflight: int, flush_every: int,
-                 article_callbacks: list[str]):
+                 article_callbacks: list[str], max_out: int = 64):
         self.crawler = crawler
         self.stats = crawler.stats
         self.path = path
         self.buffer_size = max(1, buffer)
+        # Leased and not done (in memory, downloading, in the pipelines): the back-pressure that
+        # keeps responses from piling up before extraction, whatever their size.
+        self.max_out = max(1, max_out)
         self.discovery_inflight = max(1, discovery_inflight)
         self.flush_every = flush_every
         self.article_callbacks = set(article_callbacks)
@@ -136,13 +145,15 @@ class FrontierScheduler(BaseScheduler):
         crawler.signals.connect(self._on_item, signal=frontier_item)
         for signal in (signals.item_scraped, signals.item_dropped, signals.item_error):
             crawler.signals.connect(self._on_item_left, signal=signal)
+        crawler.signals.connect(self._on_idle, signal=signals.spider_idle)
 
     @classmethod
     def from_crawler(cls, crawler):
         s = crawler.settings
         return cls(crawler, s.get("FRONTIER_PATH") or s.get("ARCHIVE_PATH"), s.getint("FRONTIER_BUFFER", 64),
-                   s.getint("FRONTIER_DISCOVERY_INFLIGHT", 2), s.getint("FRONTIER_FLUSH_EVERY", 2000),
-                   s.getlist("FRONTIER_ARTICLE_CALLBACKS") or ["parse_article"])
+                   s.getint("FRONTIER_DISCOVERY_INFLIGHT", 1), s.getint("FRONTIER_FLUSH_EVERY", 2000),
+                   s.getlist("FRONTIER_ARTICLE_CALLBACKS") or ["parse_article"],
+                   s.getint("FRONTIER_MAX_OUT", 64))
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -190,6 +201,8 @@ class FrontierScheduler(BaseScheduler):
         return pickle.dumps(request.to_dict(spider=self.spider), protocol=4)
 
     def enqueue_request(self, request: Request) -> bool:
+        if self.store is None:
+            return False
         site = self._site(request)
         if site is None:
             self._memory.append(request)
@@ -230,8 +243,11 @@ class FrontierScheduler(BaseScheduler):
     def _refill(self) -> None:
         if self.store is None or not self.sites:
             return
+        room = min(self.buffer_size, self.max_out - len(self._leased))
+        if room <= 0:
+            return
         n_sites = len(self.sites)
-        per_site = max(1, self.buffer_size // n_sites)
+        per_site = max(1, room // n_sites)
         out = sum(1 for kind in self._leased.values() if kind == DISCOVERY)
         # Round robin, starting with another site each time, so no site starves the others.
         start = self._next_site
@@ -251,6 +267,23 @@ class FrontierScheduler(BaseScheduler):
                 self._buffer.append(request)
 
     # -- done --------------------------------------------------------------------------
+
+    def _on_idle(self):
+        """Nothing runs, yet requests are leased: they ended without any outcome we could see
+        (a response filtered before its callback, a middleware that dropped it). Record them as
+        lost rather than wait for them for ever; then go on if anything is queued."""
+        if self.store is None:
+            return
+        buffered = {r.meta.get(KEY) for r in self._buffer}
+        lost = [key for key in self._leased if key not in buffered]
+        for key in lost:
+            del self._leased[key]
+            self.store.finish(key, "no outcome (dropped before its callback)", LOST)
+        if lost:
+            self.stats.inc_value("frontier/lost", len(lost))
+            logger.warning("frontier: %d requests ended without an outcome", len(lost))
+            if self.has_pending_requests():
+                raise DontCloseSpider
 
     def _on_done(self, key, error=None):
         if self.store is None:

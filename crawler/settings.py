@@ -36,7 +36,8 @@ SITEMAP_NEXT_BELOW = 32
 ADDONS = {"crawler.frontier.FrontierAddon": 0}
 FRONTIER_ENABLED = False
 FRONTIER_BUFFER = 64
-FRONTIER_DISCOVERY_INFLIGHT = 2  # sitemaps, feeds and listings being fetched at once
+FRONTIER_DISCOVERY_INFLIGHT = 1  # sitemaps, feeds and listings being fetched at once
+FRONTIER_MAX_OUT = 64  # requests leased and not yet done (downloading, extracting, storing)
 
 DOWNLOAD_TIMEOUT = 30
 # Pages larger than this are not news articles; the cap protects memory.

@@ -249,6 +249,10 @@ def _m004_frontier(db: sqlite_utils.Database) -> None:
         "CREATE TABLE frontier_sessions (site TEXT PRIMARY KEY, session INTEGER NOT NULL, "
         "open INTEGER NOT NULL, started_at TEXT, finished_at TEXT)"
     )
+    # Distributed mode (crawler/distributed.py): results already written, per run of the shared
+    # frontier, so a result delivered twice (writer killed before its XACK) is written once.
+    db.execute("CREATE TABLE frontier_applied (run TEXT NOT NULL, key TEXT NOT NULL, "
+               "PRIMARY KEY (run, key)) WITHOUT ROWID")
 
 
 # Append only: a released migration never changes, a new one goes at the end.

@@ -137,6 +137,7 @@ class RedisScheduler:
         self._items: dict[int, str] = {}
         self._ids: dict[str, bytes] = {}  # task key -> stream entry id, while leased
         self._down_since: float | None = None
+        self._cursor = "0-0"
         crawler.signals.connect(self._on_done, signal=frontier_done)
         crawler.signals.connect(self._on_item, signal=frontier_item)
         crawler.signals.connect(self._on_idle, signal=signals.spider_idle)
@@ -155,6 +156,15 @@ class RedisScheduler:
 
     def close(self, reason):
         self._retry_redis()
+        # Leased but never started (stopped by SIGTERM): marked as long idle, so another
+        # worker's XAUTOCLAIM takes them at once instead of after the lease time.
+        ids = [self._ids[r.meta["frontier_key"]] for r in self._buffer if r.meta.get("frontier_key") in self._ids]
+        if ids:
+            try:
+                self.client.xclaim(TASKS, WORKERS_GROUP, self.consumer, 0, ids, idle=self.lease_ms)
+                logger.info("%d leased requests handed back to the frontier", len(ids))
+            except redis.RedisError as exc:
+                logger.warning("could not hand back %d leases (they expire): %s", len(ids), exc)
 
     def __len__(self):
         return len(self._buffer)
@@ -240,8 +250,10 @@ class RedisScheduler:
             entries = got[0][1] if got else []
             if not entries:
                 # Leases of silent workers expire back to the frontier.
-                _, entries, _ = self.client.xautoclaim(TASKS, WORKERS_GROUP, self.consumer,
-                                                       self.lease_ms, "0-0", count=self.batch - len(self._ids))
+                # (a cursor: our own long-waiting leases must not hide a dead worker's)
+                self._cursor, entries, _ = self.client.xautoclaim(
+                    TASKS, WORKERS_GROUP, self.consumer, self.lease_ms, self._cursor,
+                    count=self.batch - len(self._ids))
                 if entries:
                     self.stats.inc_value("distributed/reclaimed", len(entries))
             self._redis_ok()
@@ -478,6 +490,9 @@ def worker_settings(run: dict, redis_url: str, exit_when_idle: bool, log_level: 
     s.set("DISTRIBUTED_REDIS_URL", redis_url, priority="cmdline")
     s.set("DISTRIBUTED_EXIT_WHEN_IDLE", exit_when_idle, priority="cmdline")
     s.set("FRONTIER_ENABLED", False, priority="cmdline")
+    # Every sitemap of an index goes to the shared frontier at once: one held in a worker's
+    # memory (the one-machine pacing) would be lost with that worker.
+    s.set("SITEMAP_NEXT_BELOW", 0, priority="cmdline")
     s.set("SCHEDULER", "crawler.distributed.RedisScheduler", priority="cmdline")
     s.set("ITEM_PIPELINES", {"crawler.distributed.ExtractInWorker": 300,
                              "crawler.distributed.ResultPipeline": 800}, priority="cmdline")

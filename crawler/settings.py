@@ -38,6 +38,8 @@ FRONTIER_ENABLED = False
 FRONTIER_BUFFER = 64
 FRONTIER_DISCOVERY_INFLIGHT = 1  # sitemaps, feeds and listings being fetched at once
 FRONTIER_MAX_OUT = 64  # requests leased and not yet done (downloading, extracting, storing)
+# Distributed mode (crawler/distributed.py): a worker silent this long loses its leases.
+FRONTIER_LEASE_SECONDS = 120
 
 DOWNLOAD_TIMEOUT = 30
 # Pages larger than this are not news articles; the cap protects memory.

@@ -156,9 +156,9 @@ class RedisScheduler:
 
     def close(self, reason):
         self._retry_redis()
-        # Leased but never started (stopped by SIGTERM): marked as long idle, so another
+        # Leased and unfinished (stopped by SIGTERM): marked as long idle, so another
         # worker's XAUTOCLAIM takes them at once instead of after the lease time.
-        ids = [self._ids[r.meta["frontier_key"]] for r in self._buffer if r.meta.get("frontier_key") in self._ids]
+        ids = list(self._ids.values())  # every lease not ended by its outcome
         if ids:
             try:
                 self.client.xclaim(TASKS, WORKERS_GROUP, self.consumer, 0, ids, idle=self.lease_ms)

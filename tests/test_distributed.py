@@ -120,3 +120,26 @@ def test_redis_stopped_and_restarted_mid_crawl(redis_server, tmp_path):
     finally:
         for s in sites:
             s.close()
+
+
+def test_worker_stops_on_sigterm_and_hands_back_its_leases(redis_server, tmp_path):
+    site = MutableSite(stories(40), chunk=20, article_delay=0.05)
+    try:
+        db = tmp_path / "dist.db"
+        log = tmp_path / "dist.log"
+        writer = crawler("crawl", site.url + "/", "--db", str(db), "--redis", redis_server.url,
+                         "--local-workers", "0", *SETTINGS, "--set", "FRONTIER_LEASE_SECONDS=600", log=log)
+        first = crawler("worker", "--redis", redis_server.url, log=log)
+        wait_until(lambda: article_count(db) >= 5, 120, "the crawl never stored 5 articles")
+        first.send_signal(signal.SIGTERM)
+        assert first.wait(60) == 0
+        assert article_count(db) < 40
+        # With a 600 s lease, only the handed-back leases let a new worker finish in time.
+        second = crawler("worker", "--redis", redis_server.url, "--exit-when-idle", log=log)
+        assert writer.wait(180) == 0, log.read_text()[-3000:]
+        assert second.wait(60) == 0
+        text = log.read_text()
+        assert "(shutdown)" in text and "Traceback" not in text
+        assert article_count(db) == 40
+    finally:
+        site.close()

@@ -18,6 +18,7 @@ demo: $(STAMP)
 	$(BIN)/python -m samplesite.demo
 
 test: $(STAMP) browser
+	bash .ci/ensure-redis $(BIN)
 	$(BIN)/python -m pytest -q
 
 # Headless Chromium for tests/test_browser.py: installed when missing and we are root

@@ -285,6 +285,42 @@ def _m009_withdrawn_at(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE articles ADD COLUMN withdrawn_at TEXT")
 
 
+def _m011_frontier(db: sqlite_utils.Database) -> None:
+    # The persistent frontier (archive/frontier.py): requests discovered and not yet done.
+    # One row per request key; a site's session number says which crawl a row belongs to,
+    # so a killed crawl resumes its own rows and the next crawl re-queues old ones.
+    db.execute(
+        """
+        CREATE TABLE frontier (
+            key TEXT PRIMARY KEY,
+            seq INTEGER NOT NULL,
+            site TEXT NOT NULL,
+            url TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            priority INTEGER NOT NULL DEFAULT 0,
+            state TEXT NOT NULL,
+            session INTEGER NOT NULL,
+            discovered_from TEXT,
+            discovered_at TEXT,
+            lastmod TEXT,
+            tries INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            updated_at TEXT,
+            request BLOB
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_frontier_queue ON frontier (site, state, kind, priority DESC, seq)")
+    db.execute(
+        "CREATE TABLE frontier_sessions (site TEXT PRIMARY KEY, session INTEGER NOT NULL, "
+        "open INTEGER NOT NULL, started_at TEXT, finished_at TEXT)"
+    )
+    # Distributed mode (crawler/distributed.py): results already written, per run of the shared
+    # frontier, so a result delivered twice (writer killed before its XACK) is written once.
+    db.execute("CREATE TABLE frontier_applied (run TEXT NOT NULL, key TEXT NOT NULL, "
+               "PRIMARY KEY (run, key)) WITHOUT ROWID")
+
+
 # Append only: a released migration never changes, a new one goes at the end.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m001_initial,
@@ -296,6 +332,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m007_crawl_profiles,
     _m008_page_lastmods,
     _m009_withdrawn_at,
+    _m011_frontier,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -122,8 +122,13 @@ def cli():
               help="Lowest level of log messages written (to stderr or --log-file).")
 @click.option("--log-file", type=click.Path(dir_okay=False), help="Write the log to this file.")
 @click.option("-q", "--quiet", is_flag=True, help="Log warnings and errors only; print just the summary line.")
+@click.option("--redis", "redis_url", metavar="redis://HOST:PORT/N",
+              help="Distributed mode: share the frontier through this Redis; this process only "
+                   "writes the archive (docs/distributed.md).")
+@click.option("--local-workers", type=click.IntRange(min=0), default=1, show_default=True,
+              help="With --redis: workers to run on this host besides the writer.")
 def crawl(targets, db_path, since, limit, base_url, refresh, recheck_days, neardup_threshold, warc_dir, overrides,
-          log_level, log_file, quiet):
+          log_level, log_file, quiet, redis_url, local_workers):
     """Crawl TARGETS into the archive.
 
     A TARGET is a site profile name (see `crawler profiles`), a profile .toml file, or a
@@ -154,6 +159,12 @@ def crawl(targets, db_path, since, limit, base_url, refresh, recheck_days, neard
         settings["WARC_DIR"] = os.path.abspath(warc_dir)
     if log_file and not os.path.isdir(os.path.dirname(os.path.abspath(log_file))):
         raise CommandFailed(f"directory of the log file does not exist: {log_file}")
+    if redis_url:
+        from crawler.distributed import distributed_crawl_command
+
+        distributed_crawl_command(list(targets), db_path, redis_url, local_workers, settings=settings,
+                                  since=since, limit=limit, base_url=base_url, refresh=refresh,
+                                  log_level="WARNING" if quiet else log_level, log_file=log_file)
     try:
         summary = run_crawl(list(targets), db_path, since=since, limit=limit, base_url=base_url,
                             refresh=refresh, recheck_days=recheck_days, settings=settings,
@@ -180,6 +191,22 @@ def crawl(targets, db_path, since, limit, base_url, refresh, recheck_days, neard
                    "recorded as interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)
     sys.exit(EXIT_NOTHING if summary.get("failed_sites") else EXIT_OK)
+
+
+@cli.command()
+@click.option("--redis", "redis_url", required=True, metavar="redis://HOST:PORT/N",
+              help="The Redis of the distributed crawl (docs/distributed.md).")
+@click.option("--exit-when-idle", is_flag=True, help="Exit once the crawl's frontier is drained.")
+@click.option("--log-level", default="INFO", show_default=True,
+              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
+def worker(redis_url, exit_when_idle, log_level):
+    """Fetch and extract pages of a distributed crawl; never opens the archive.
+
+    Stops on SIGTERM after finishing what it holds.
+    """
+    from crawler.distributed import worker_command
+
+    worker_command(redis_url, exit_when_idle, log_level)
 
 
 @cli.command()

@@ -34,6 +34,16 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
 # sitemap's worth of requests, not a whole large site's. 0: every sitemap at once.
 SITEMAP_NEXT_BELOW = 32
 
+# The persistent frontier (crawler/frontier.py): discovered requests wait in the archive file,
+# FRONTIER_BUFFER of them in memory; a killed crawl resumes from it. Off: Scrapy's own queues.
+ADDONS = {"crawler.frontier.FrontierAddon": 0}
+FRONTIER_ENABLED = False
+FRONTIER_BUFFER = 64
+FRONTIER_DISCOVERY_INFLIGHT = 1  # sitemaps, feeds and listings being fetched at once
+FRONTIER_MAX_OUT = 64  # requests leased and not yet done (downloading, extracting, storing)
+# Distributed mode (crawler/distributed.py): a worker silent this long loses its leases.
+FRONTIER_LEASE_SECONDS = 120
+
 DOWNLOAD_TIMEOUT = 30
 # Pages larger than this are not news articles; the cap protects memory.
 DOWNLOAD_MAXSIZE = 16 * 1024 * 1024

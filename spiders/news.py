@@ -29,7 +29,7 @@ from scrapy import Request, Spider, signals
 from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.http import Response, XmlResponse
 from scrapy.utils.gz import gunzip, gzip_magic_number
-from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
+from scrapy.utils.sitemap import sitemap_urls_from_robots
 from w3lib.url import safe_url_string
 
 from archive.core import select_headers
@@ -39,6 +39,7 @@ from crawler.known_urls import KnownUrlMiddleware
 from crawler.middlewares import RETRY_NOTE, describe_failure
 from crawler.profiles import SiteProfile, crawl_profiles
 from crawler.sitemap_pacer import SitemapPacer
+from crawler.sitemap_stream import SitemapStream
 from crawler.urls import normalize_url, url_key
 
 logger = logging.getLogger(__name__)
@@ -82,7 +83,9 @@ class NewsSpider(Spider):
         kwargs.setdefault("since", s.get("CRAWL_SINCE"))
         kwargs.setdefault("limit", s.getint("CRAWL_LIMIT"))
         kwargs.setdefault("recheck_days", s.getint("CRAWL_RECHECK_DAYS"))
-        kwargs.setdefault("next_sitemap_below", s.getint("SITEMAP_NEXT_BELOW", 32))
+        # The persistent frontier holds every sitemap: none wait in memory.
+        kwargs.setdefault("next_sitemap_below", 0 if s.getbool("FRONTIER_ENABLED")
+                          else s.getint("SITEMAP_NEXT_BELOW", 32))
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.max_size = s.getint("DOWNLOAD_MAXSIZE")
         crawler.signals.connect(spider._release_on_idle, signal=signals.spider_idle)
@@ -154,7 +157,8 @@ class NewsSpider(Spider):
 
     def _sitemap_entries(self, response: Response, site: str):
         body = self._sitemap_body(response)
-        sitemap = Sitemap(body) if body else None
+        # Streamed: the first article requests leave before the rest of the file is read.
+        sitemap = SitemapStream(body) if body else None
         if sitemap is None or sitemap.type not in ("sitemapindex", "urlset"):
             logger.warning("Ignoring invalid sitemap: %s", response)
             return

@@ -44,3 +44,15 @@ def crawled(site_server, tmp_path_factory):
     log = work / "crawl.log"
     result = run_cli("crawl", site_server.url + "/", "--db", str(db), "--log-file", str(log), *FAST)
     return {"db": db, "log": log, "result": result, "url": site_server.url}
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    """A fresh real redis-server (AOF on) on a free loopback port; stopped after the test."""
+    from redis_server import RedisServer
+
+    server = RedisServer(tmp_path / "redis").start()
+    try:
+        yield server
+    finally:
+        server.kill()

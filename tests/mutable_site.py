@@ -40,16 +40,20 @@ class Story:
 
 class MutableSite:
     def __init__(self, stories: list[Story], *, sitemap: bool = True, chunk: int = 0,
-                 redirects: dict[str, str] | None = None, article_delay: float = 0.0):
+                 redirects: dict[str, str] | None = None, article_delay: float = 0.0,
+                 host: str = "127.0.0.1"):
         """chunk > 0: /sitemap.xml is an index of sitemaps of that many stories each.
         redirects: path -> path answered with a 301. article_delay: seconds before each
-        article page is answered (a slower server than the sitemaps' CDN)."""
+        article page is answered (a slower server than the sitemaps' CDN). host: another
+        loopback address makes another site (targets are named by host)."""
         self.stories = {s.slug: s for s in stories}
         self.sitemap = sitemap
         self.chunk = chunk
         self.redirects = dict(redirects or {})
         self.article_delay = article_delay
         self.requests: list[tuple[str, str, dict]] = []  # (method, path, headers)
+        self.active = 0  # requests being answered now, and the most at once
+        self.max_active = 0
         self._lock = threading.Lock()
         site = self
 
@@ -58,6 +62,16 @@ class MutableSite:
                 pass
 
             def do_GET(self):
+                with site._lock:
+                    site.active += 1
+                    site.max_active = max(site.max_active, site.active)
+                try:
+                    self._get()
+                finally:
+                    with site._lock:
+                        site.active -= 1
+
+            def _get(self):
                 if site.article_delay and self.path.startswith("/n/"):
                     time.sleep(site.article_delay)
                 with site._lock:
@@ -70,8 +84,8 @@ class MutableSite:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.server = ThreadingHTTPServer((host, 0), Handler)
+        self.url = f"http://{host}:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 

@@ -1,0 +1,711 @@
+"""Distributed mode on a real Redis (docs/distributed.md): one writer beside the SQLite file,
+workers on any host.
+
+Redis keys, all under ``PREFIX`` in the database of the ``--redis`` URL:
+
+``run``        hash: the run's id, its targets and options (JSON), ``done`` once finished
+``seen``       set: keys of every request ever queued in this run (dedup before queueing)
+``tasks``      stream, group ``workers``: the shared frontier. A worker's XREADGROUP is a lease,
+               its XACK the end of it; XAUTOCLAIM gives the entries of a worker silent for
+               ``FRONTIER_LEASE_SECONDS`` to another one, so ``kill -9`` of a worker loses nothing.
+``results``    stream, group ``writer``: fetched pages with their extracted articles. The writer
+               acks an entry after its transaction committed; the archive's ``frontier_applied``
+               table makes a second delivery a no-op, so a writer killed mid-batch loses and
+               doubles nothing.
+``slots:D``    sorted set: requests to domain D being downloaded by any worker (score: expiry)
+``next:D``     the time before which no new request to D may start (DOWNLOAD_DELAY)
+
+A task is acked when its callback's output has been consumed (what it discovered is in
+``tasks`` by then) or, for an article page, when its result is in ``results``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections import deque
+from urllib.parse import urlsplit
+
+import redis
+
+logger = logging.getLogger(__name__)
+
+PREFIX = "crawler:"
+TASKS, RESULTS = PREFIX + "tasks", PREFIX + "results"
+WORKERS_GROUP, WRITER_GROUP = "workers", "writer"
+
+
+class RedisUnavailable(RuntimeError):
+    """Redis cannot be reached (a clear one-line message for the CLI)."""
+
+
+def connect(url: str) -> redis.Redis:
+    client = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=10)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        raise RedisUnavailable(f"cannot reach Redis at {url}: {exc}") from exc
+    return client
+
+
+def _ensure_group(client: redis.Redis, stream: str, group: str) -> None:
+    try:
+        client.xgroup_create(stream, group, id="0", mkstream=True)
+    except redis.ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise
+
+
+def page_key(url: str) -> str:
+    """The task key of an article page (what the writer deduplicates results by)."""
+    from crawler.urls import url_key
+
+    return url_key(url)
+
+
+# -- page processing: the one adapter to the page functions ---------------------------------
+
+def process_page(page, profile):
+    """Check and extract one fetched page, as the crawl pipeline does: ``page`` gets
+    ``article``/``error``. Calls the page functions through this one place (they move to
+    crawler/page.py in another change; then only this import changes)."""
+    from crawler.page import check_fetch, process_fetched
+
+    problem = check_fetch(page)
+    if problem:
+        page.error = problem
+    elif not page.not_modified:
+        result = process_fetched(page, profile)
+        page.article, page.error = result.article, result.error
+        page.encoding = result.encoding or page.encoding
+    return page
+
+
+# -- the run record ---------------------------------------------------------------------------
+
+def start_run(client: redis.Redis, targets: list[str], options: dict) -> tuple[str, bool]:
+    """``(run id, resumed)``: the unfinished run in this Redis database, or a new one."""
+    run = client.hgetall(PREFIX + "run")
+    if run and not run.get(b"done"):
+        return run[b"id"].decode(), True
+    pipe = client.pipeline()
+    for key in client.scan_iter(PREFIX + "*"):
+        pipe.delete(key)
+    pipe.execute()
+    run_id = uuid.uuid4().hex
+    client.hset(PREFIX + "run", mapping={"id": run_id, "targets": json.dumps(targets),
+                                         "options": json.dumps(options), "started": time.time()})
+    _ensure_group(client, TASKS, WORKERS_GROUP)
+    _ensure_group(client, RESULTS, WRITER_GROUP)
+    return run_id, False
+
+
+def read_run(client: redis.Redis) -> dict | None:
+    run = client.hgetall(PREFIX + "run")
+    if not run:
+        return None
+    return {"id": run[b"id"].decode(), "targets": json.loads(run[b"targets"]),
+            "options": json.loads(run[b"options"]), "done": bool(run.get(b"done"))}
+
+
+# -- the worker's Scrapy components -------------------------------------------------------------
+
+class RedisScheduler:
+    """The shared frontier as a Scrapy scheduler: tasks leased from the ``tasks`` stream."""
+
+    def __init__(self, crawler, url: str, lease: float, batch: int, consumer: str):
+        from crawler.frontier import frontier_done, frontier_item
+        from scrapy import signals
+
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.client = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
+        self.lease_ms = int(lease * 1000)
+        self.batch = batch
+        self.consumer = consumer
+        self.spider = None
+        self._buffer: deque = deque()
+        self._unsent: deque = deque()  # (key, payload) that Redis did not take yet
+        self._unacked: deque = deque()
+        self._items: dict[int, str] = {}
+        self._ids: dict[str, bytes] = {}  # task key -> stream entry id, while leased
+        self._down_since: float | None = None
+        self._cursor = "0-0"
+        crawler.signals.connect(self._on_done, signal=frontier_done)
+        crawler.signals.connect(self._on_item, signal=frontier_item)
+        crawler.signals.connect(self._on_idle, signal=signals.spider_idle)
+        # After the last pipeline (ResultPipeline): the page is in the results stream.
+        for sig in (signals.item_scraped, signals.item_dropped, signals.item_error):
+            crawler.signals.connect(self.item_sent, signal=sig)
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        s = crawler.settings
+        return cls(crawler, s.get("DISTRIBUTED_REDIS_URL"), s.getfloat("FRONTIER_LEASE_SECONDS", 120),
+                   s.getint("FRONTIER_BUFFER", 16), s.get("DISTRIBUTED_CONSUMER") or f"{os.uname().nodename}-{os.getpid()}")
+
+    def open(self, spider):
+        self.spider = spider
+
+    def close(self, reason):
+        self._retry_redis()
+        # Leased and unfinished (stopped by SIGTERM): marked as long idle, so another
+        # worker's XAUTOCLAIM takes them at once instead of after the lease time.
+        ids = list(self._ids.values())  # every lease not ended by its outcome
+        if ids:
+            try:
+                self.client.xclaim(TASKS, WORKERS_GROUP, self.consumer, 0, ids, idle=self.lease_ms)
+                logger.info("%d leased requests handed back to the frontier", len(ids))
+            except redis.RedisError as exc:
+                logger.warning("could not hand back %d leases (they expire): %s", len(ids), exc)
+
+    def __len__(self):
+        return len(self._buffer)
+
+    # Redis errors: said once when it goes away and once when it is back; the work waits.
+    def _redis_failed(self, exc: Exception) -> None:
+        if self._down_since is None:
+            self._down_since = time.monotonic()
+            logger.error("Redis unavailable (%s); waiting for it, nothing is lost", exc)
+        self.stats.inc_value("distributed/redis_errors")
+
+    def _redis_ok(self) -> None:
+        if self._down_since is not None:
+            logger.warning("Redis is back after %.0f s", time.monotonic() - self._down_since)
+            self._down_since = None
+
+    def _retry_redis(self) -> bool:
+        """Send what Redis missed; True when nothing is left over."""
+        try:
+            while self._unsent:
+                key, payload = self._unsent[0]
+                self._send_task(key, payload)
+                self._unsent.popleft()
+            while self._unacked:
+                self.client.xack(TASKS, WORKERS_GROUP, self._unacked[0])
+                self._unacked.popleft()
+        except redis.RedisError as exc:
+            self._redis_failed(exc)
+            return False
+        self._redis_ok()
+        return True
+
+    def _send_task(self, key: str, payload: bytes) -> None:
+        # SADD and XADD in one transaction: a key is seen exactly when its task exists.
+        self.client.eval(_QUEUE_TASK, 2, PREFIX + "seen", TASKS, key, payload)
+
+    def enqueue_request(self, request) -> bool:
+        from crawler.frontier import KEY
+
+        key = request.meta.get(KEY)
+        retry = key is not None and key in self._ids
+        if retry:
+            # A retry or a redirect of a leased task: done only when this one is.
+            self.stats.inc_value("distributed/requeued")
+            self._buffer.append(request)
+            return True
+        key = page_key(request.url) if request.callback and getattr(
+            request.callback, "__name__", "") == "parse_article" else \
+            self.crawler.request_fingerprinter.fingerprint(request).hex()
+        payload = pickle.dumps(request.to_dict(spider=self.spider), protocol=4)
+        if self._unsent:
+            self._unsent.append((key, payload))
+            return True
+        try:
+            self._send_task(key, payload)
+            self._redis_ok()
+        except redis.RedisError as exc:
+            self._redis_failed(exc)
+            self._unsent.append((key, payload))
+        self.stats.inc_value("distributed/enqueued")
+        return True
+
+    def has_pending_requests(self) -> bool:
+        if self._buffer:
+            return True
+        self._fill()
+        return bool(self._buffer)
+
+    def next_request(self):
+        if not self._buffer:
+            self._fill()
+        return self._buffer.popleft() if self._buffer else None
+
+    def _fill(self) -> None:
+        from crawler.frontier import KEY
+        from scrapy.utils.request import request_from_dict
+
+        if len(self._ids) >= self.batch or not self._retry_redis():
+            return
+        try:
+            got = self.client.xreadgroup(WORKERS_GROUP, self.consumer, {TASKS: ">"},
+                                         count=self.batch - len(self._ids))
+            entries = got[0][1] if got else []
+            if not entries:
+                # Leases of silent workers expire back to the frontier.
+                # (a cursor: our own long-waiting leases must not hide a dead worker's)
+                self._cursor, entries, _ = self.client.xautoclaim(
+                    TASKS, WORKERS_GROUP, self.consumer, self.lease_ms, self._cursor,
+                    count=self.batch - len(self._ids))
+                if entries:
+                    self.stats.inc_value("distributed/reclaimed", len(entries))
+            self._redis_ok()
+        except redis.RedisError as exc:
+            self._redis_failed(exc)
+            return
+        for entry_id, fields in entries:
+            if not fields:  # deleted meanwhile
+                continue
+            key = fields[b"key"].decode()
+            if key in self._ids:  # our own lease, reclaimed while it waits here
+                continue
+            request = request_from_dict(pickle.loads(fields[b"request"]), spider=self.spider)
+            request.meta[KEY] = key
+            self._ids[key] = entry_id
+            self._buffer.append(request)
+
+    def _ack(self, key: str) -> None:
+        entry_id = self._ids.pop(key, None)
+        if entry_id is None:
+            return
+        if self._unsent:  # what this task discovered must reach Redis before it is done
+            self._unacked.append(entry_id)
+            return
+        try:
+            self.client.xack(TASKS, WORKERS_GROUP, entry_id)
+        except redis.RedisError as exc:
+            self._redis_failed(exc)
+            self._unacked.append(entry_id)
+
+    def _on_done(self, key, error=None):
+        self._ack(key)
+
+    def _on_item(self, item, key):
+        self._items[id(item)] = key
+
+    def item_sent(self, item, **kwargs) -> None:
+        key = self._items.pop(id(item), None)
+        if key is not None:
+            self._ack(key)
+
+    def _on_idle(self):
+        from scrapy.exceptions import DontCloseSpider
+
+        # Lost without an outcome (see FrontierScheduler._on_idle): free the lease.
+        buffered = {r.meta.get("frontier_key") for r in self._buffer}
+        for key in [k for k in self._ids if k not in buffered and k not in self._items.values()]:
+            self._ack(key)
+        if self.crawler.settings.getbool("DISTRIBUTED_EXIT_WHEN_IDLE"):
+            try:
+                if self._is_finished():
+                    return
+            except redis.RedisError as exc:
+                self._redis_failed(exc)
+        elif self._stop_requested():
+            return
+        raise DontCloseSpider
+
+    def _is_finished(self) -> bool:
+        run = self.client.hget(PREFIX + "run", "done")
+        return bool(run) and not self._ids and not self._unsent and not self._unacked
+
+    def _stop_requested(self) -> bool:
+        try:
+            return bool(self.client.hget(PREFIX + "run", "done"))
+        except redis.RedisError:
+            return False
+
+
+_QUEUE_TASK = """
+if redis.call('SADD', KEYS[1], ARGV[1]) == 1 then
+  redis.call('XADD', KEYS[2], '*', 'key', ARGV[1], 'request', ARGV[2])
+  return 1
+end
+return 0
+"""
+
+# Per-domain concurrency and delay for all workers together. Slots expire (a killed worker's
+# slots come back after the download timeout). Returns 0 when granted, else ms to wait.
+_ACQUIRE = """
+local now = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local nexttime = tonumber(redis.call('GET', KEYS[2]) or '0')
+if nexttime > now then return nexttime - now end
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 50 end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[4]), ARGV[2])
+redis.call('SET', KEYS[2], now + tonumber(ARGV[5]), 'PX', 600000)
+return 0
+"""
+
+
+class SharedPolitenessMiddleware:
+    """Downloader middleware: a request starts only with one of its domain's shared slots
+    (CONCURRENT_REQUESTS_PER_DOMAIN across all workers) and after DOWNLOAD_DELAY since the
+    last start by any worker. robots.txt is obeyed by each worker's RobotsTxtMiddleware."""
+
+    def __init__(self, crawler, url: str):
+        s = crawler.settings
+        self.client = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
+        self.acquire = self.client.register_script(_ACQUIRE)
+        self.per_domain = max(1, s.getint("CONCURRENT_REQUESTS_PER_DOMAIN"))
+        self.delay_ms = int(s.getfloat("DOWNLOAD_DELAY") * 1000)
+        self.ttl_ms = int((s.getfloat("DOWNLOAD_TIMEOUT") + 30) * 1000)
+        self.stats = crawler.stats
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler, crawler.settings.get("DISTRIBUTED_REDIS_URL"))
+
+    def _keys(self, request):
+        domain = urlsplit(request.url).netloc
+        return PREFIX + "slots:" + domain, PREFIX + "next:" + domain
+
+    async def process_request(self, request):
+        token = uuid.uuid4().hex
+        keys = self._keys(request)
+        while True:
+            try:
+                wait = self.acquire(keys=keys, args=[int(time.time() * 1000), token, self.per_domain,
+                                                     self.ttl_ms, self.delay_ms])
+            except redis.RedisError as exc:
+                logger.error("Redis unavailable for the politeness slots (%s); waiting", exc)
+                self.stats.inc_value("distributed/redis_errors")
+                wait = 1000
+            if not wait:
+                break
+            await asyncio.sleep(min(int(wait), 1000) / 1000)
+        request.meta["shared_slot"] = token
+        return None
+
+    def _release(self, request) -> None:
+        token = request.meta.pop("shared_slot", None)
+        if token:
+            try:
+                self.client.zrem(self._keys(request)[0], token)
+            except redis.RedisError:
+                pass  # it expires
+
+    def process_response(self, request, response):
+        self._release(request)
+        return response
+
+    def process_exception(self, request, exception):
+        self._release(request)
+        return None
+
+
+class SeedMiddleware:
+    """Spider middleware: once this worker's start requests are all in ``tasks`` (deduplicated
+    with the other workers'), say so; the writer does not call the frontier drained before."""
+
+    def __init__(self, crawler, url: str):
+        self.client = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler, crawler.settings.get("DISTRIBUTED_REDIS_URL"))
+
+    async def process_start(self, start):
+        async for item_or_request in start:
+            yield item_or_request
+        while True:
+            try:
+                self.client.hincrby(PREFIX + "run", "seeded", 1)
+                return
+            except redis.RedisError as exc:
+                logger.error("Redis unavailable (%s); waiting to record the seeds", exc)
+                await asyncio.sleep(1)
+
+
+class ResultPipeline:
+    """Last worker pipeline: extract (process_page) and send the page to the ``results`` stream."""
+
+    def __init__(self, crawler, url: str, max_len: int):
+        self.crawler = crawler
+        self.client = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
+        self.stats = crawler.stats
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler, crawler.settings.get("DISTRIBUTED_REDIS_URL"), 0)
+
+    async def process_item(self, item):
+        from crawler.items import FetchedPage
+
+        if not isinstance(item, FetchedPage):
+            return item
+        key = page_key(item.url)
+        payload = pickle.dumps(item, protocol=4)
+        said = False
+        while True:
+            try:
+                self.client.xadd(RESULTS, {"key": key, "page": payload})
+                break
+            except redis.RedisError as exc:
+                if not said:
+                    logger.error("Redis unavailable, result of %s waits (%s)", item.url, exc)
+                    said = True
+                self.stats.inc_value("distributed/redis_errors")
+                await asyncio.sleep(1)
+        self.stats.inc_value("distributed/results_sent")
+        item.body = None
+        item.article = None
+        return item
+
+
+class ExtractInWorker:
+    """Worker pipeline before ResultPipeline: the page functions, through process_page."""
+
+    def __init__(self, profiles):
+        self.profiles = profiles
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        from crawler.profiles import crawl_profiles
+
+        return cls(crawl_profiles(crawler.settings))
+
+    def process_item(self, item):
+        from crawler.items import FetchedPage
+
+        if isinstance(item, FetchedPage):
+            process_page(item, self.profiles.get(item.site))
+        return item
+
+
+# -- the worker process -------------------------------------------------------------------------
+
+def worker_settings(run: dict, redis_url: str, exit_when_idle: bool, log_level: str = "INFO"):
+    from crawler.run import build_settings
+
+    o = run["options"]
+    s = build_settings(run["targets"], "", since=o.get("since"), limit=o.get("limit", 0),
+                       base_url=o.get("base_url"), refresh=o.get("refresh", False),
+                       recheck_days=0, settings=o.get("settings") or {}, log_level=log_level)
+    s.set("DISTRIBUTED_REDIS_URL", redis_url, priority="cmdline")
+    s.set("DISTRIBUTED_EXIT_WHEN_IDLE", exit_when_idle, priority="cmdline")
+    s.set("FRONTIER_ENABLED", False, priority="cmdline")
+    # Every sitemap of an index goes to the shared frontier at once: one held in a worker's
+    # memory (the one-machine pacing) would be lost with that worker.
+    s.set("SITEMAP_NEXT_BELOW", 0, priority="cmdline")
+    s.set("SCHEDULER", "crawler.distributed.RedisScheduler", priority="cmdline")
+    s.set("ITEM_PIPELINES", {"crawler.distributed.ExtractInWorker": 300,
+                             "crawler.distributed.ResultPipeline": 800}, priority="cmdline")
+    spider_mw = dict(s.getdict("SPIDER_MIDDLEWARES"))
+    spider_mw["crawler.frontier.FrontierSpiderMiddleware"] = 1
+    spider_mw["crawler.distributed.SeedMiddleware"] = 2
+    s.set("SPIDER_MIDDLEWARES", spider_mw, priority="cmdline")
+    dl_mw = dict(s.getdict("DOWNLOADER_MIDDLEWARES"))
+    dl_mw["crawler.frontier.FrontierDownloaderMiddleware"] = 50
+    dl_mw["crawler.distributed.SharedPolitenessMiddleware"] = 950
+    s.set("DOWNLOADER_MIDDLEWARES", dl_mw, priority="cmdline")
+    return s
+
+
+def run_worker(redis_url: str, *, exit_when_idle: bool = False, log_level: str = "INFO") -> dict:
+    """Take tasks from the shared frontier until SIGTERM (or, with ``exit_when_idle``, until
+    the writer says the run is finished); never opens the archive."""
+    from scrapy.crawler import CrawlerProcess
+
+    client = connect(redis_url)
+    deadline = time.monotonic() + 60
+    run = read_run(client)
+    while run is None:  # a worker started before its writer
+        if time.monotonic() > deadline:
+            raise RedisUnavailable(f"no crawl run in Redis at {redis_url}: start `crawler crawl --redis` first")
+        time.sleep(0.5)
+        run = read_run(client)
+    settings = worker_settings(run, redis_url, exit_when_idle, log_level)
+    process = CrawlerProcess(settings)
+    crawler = process.create_crawler(settings.get("CRAWL_SPIDER"))
+    process.crawl(crawler)
+    process.start()
+    stats = crawler.stats.get_stats()
+    return {"results_sent": int(stats.get("distributed/results_sent", 0)),
+            "redis_errors": int(stats.get("distributed/redis_errors", 0)),
+            "reason": stats.get("finish_reason")}
+
+
+# -- the writer ---------------------------------------------------------------------------------
+
+def apply_batch(archive, crawl_id: int, run_id: str, entries, store_bodies: bool = True) -> list[tuple[str, str]]:
+    """Write a batch of results in one transaction; ``(site, outcome)`` of each entry.
+    A result already applied in this run (delivered again after a crash) is skipped."""
+    db = archive.db
+    outcomes = []
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        for _, fields in entries:
+            key = fields[b"key"].decode()
+            page = pickle.loads(fields[b"page"])
+            if db.execute("SELECT 1 FROM frontier_applied WHERE run = ? AND key = ?", (run_id, key)).fetchone():
+                outcomes.append((page.site, "already"))
+                continue
+            row = {"site": page.site, "url": page.url, "final_url": page.final_url, "status": page.status,
+                   "content_type": page.content_type, "headers": page.headers, "encoding": page.encoding,
+                   "fetched_at": page.fetched_at, "body": page.body if store_bodies else None, "error": page.error}
+            if page.not_modified and page.known_article_url and not page.error:
+                _, result = archive.touch_article(page.known_article_url, row, crawl_id=crawl_id,
+                                                  seen_at=page.fetched_at)
+            else:
+                _, result = archive.store_fetch(row, page.article if not page.error else None,
+                                                crawl_id=crawl_id, seen_at=page.fetched_at)
+            db.execute("INSERT INTO frontier_applied (run, key) VALUES (?, ?)", (run_id, key))
+            outcomes.append((page.site, result.status if result else "errors"))
+        db.execute("COMMIT")
+    except BaseException:
+        db.rollback()
+        raise
+    return outcomes
+
+
+def _drained(client: redis.Redis) -> bool:
+    """Nothing undelivered and nothing leased in ``tasks``, nothing pending in ``results``."""
+    if not client.xlen(TASKS) or not client.hget(PREFIX + "run", "seeded"):
+        return False
+    for stream, group in ((TASKS, WORKERS_GROUP), (RESULTS, WRITER_GROUP)):
+        info = {g["name"]: g for g in client.xinfo_groups(stream)}.get(group.encode()) or \
+            {g["name"]: g for g in client.xinfo_groups(stream)}.get(group)
+        if info is None or info["pending"]:
+            return False
+        last = client.xinfo_stream(stream)["last-generated-id"]
+        if info["last-delivered-id"] != last and client.xlen(stream):
+            return False
+    return True
+
+
+def run_writer(targets: list[str], db_path: str, redis_url: str, *, local_workers: int = 1,
+               options: dict | None = None, log_level: str = "INFO", batch: int = 100) -> dict:
+    """Seed the shared frontier, write every result into the archive (the only writer),
+    run ``local_workers`` workers here, and return when the frontier is drained."""
+    from archive import Archive
+    from archive.manifest import software_versions
+    from crawler.lock import CrawlLock
+    from crawler.pipelines.storage import failed_sites
+
+    options = dict(options or {})
+    client = connect(redis_url)
+    with CrawlLock(db_path):
+        run_id, resumed = start_run(client, targets, options)
+        logger.info("distributed run %s %s on %s", run_id, "resumed" if resumed else "started", redis_url)
+        archive = Archive(db_path)
+        crawl_id = archive.start_crawl(targets, {**{k: v for k, v in options.items() if k != "settings"},
+                                                 "distributed": run_id, "versions": software_versions()})
+        workers = [subprocess.Popen([sys.executable, "-m", "crawler", "worker", "--redis", redis_url,
+                                     "--exit-when-idle", "--log-level", log_level])
+                   for _ in range(local_workers)]
+        counts: dict[str, dict[str, int]] = {}
+        totals = {"pages": 0, "errors": 0, "new": 0, "updated": 0, "unchanged": 0, "duplicate": 0, "already": 0}
+        down_since = None
+        idle_checks = 0
+        pending_first = True  # after a restart: what was delivered to us before, not acked
+        stopping = {"flag": False}
+        signal.signal(signal.SIGTERM, lambda *a: stopping.update(flag=True))
+        try:
+            while not stopping["flag"]:
+                try:
+                    got = client.xreadgroup(WRITER_GROUP, "writer", {RESULTS: "0" if pending_first else ">"},
+                                            count=batch, block=None if pending_first else 1000)
+                    entries = [e for e in (got[0][1] if got else []) if e[1]]
+                    if pending_first and not entries:
+                        pending_first = False
+                        continue
+                    if entries:
+                        idle_checks = 0
+                        for site, outcome in apply_batch(archive, crawl_id, run_id, entries):
+                            c = counts.setdefault(site, {})
+                            c[outcome] = c.get(outcome, 0) + 1
+                            totals[outcome] = totals.get(outcome, 0) + 1
+                            if outcome != "already":
+                                totals["pages"] += 1
+                        client.xack(RESULTS, WRITER_GROUP, *[e[0] for e in entries])
+                    elif _drained(client):
+                        idle_checks += 1
+                        if idle_checks >= 3:
+                            break
+                    if down_since is not None:
+                        logger.warning("Redis is back after %.0f s", time.monotonic() - down_since)
+                        down_since = None
+                except redis.RedisError as exc:
+                    if down_since is None:
+                        down_since = time.monotonic()
+                        logger.error("Redis unavailable (%s); waiting for it, nothing is lost", exc)
+                    time.sleep(1)
+            finished = not stopping["flag"]
+            if finished:
+                client.hset(PREFIX + "run", "done", "1")
+            for proc in workers:
+                if not finished:
+                    proc.send_signal(signal.SIGTERM)
+                proc.wait()
+        finally:
+            for proc in workers:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+        by_site = {site: {"new": c.get("new", 0), "updated": c.get("updated", 0), "unchanged": c.get("unchanged", 0),
+                          "duplicate": c.get("duplicate", 0), "errors": c.get("errors", 0)}
+                   for site, c in counts.items()}
+        from crawler.profiles import resolve_target
+        names = [resolve_target(t, options.get("base_url")).name for t in targets]
+        failed = failed_sites(names, by_site)
+        errors = totals.get("errors", 0)
+        status = "failed" if failed and len(failed) == len(names) else ("partial" if errors or failed else "ok")
+        if not finished:
+            status = "interrupted"
+        row = {"pages": totals["pages"], "errors": errors, "articles_new": totals.get("new", 0),
+               "articles_updated": totals.get("updated", 0), "articles_unchanged": totals.get("unchanged", 0),
+               "duplicates": totals.get("duplicate", 0), "by_site": by_site, "failed_sites": failed,
+               "delivered_again": totals.get("already", 0)}
+        archive.finish_crawl(crawl_id, row, status)
+        archive.close()
+    line = (f"crawl {crawl_id} {status} (distributed run {run_id[:8]}): {row['pages']} fetched, "
+            f"{row['articles_new']} new, {row['articles_updated']} updated, {row['articles_unchanged']} unchanged, "
+            f"{row['duplicates']} duplicates, {errors} errors"
+            + (f", failed: {', '.join(failed)}" if failed else "") + f" -> {db_path}")
+    return {**row, "status": status, "crawl_id": crawl_id, "line": line}
+
+
+# -- the CLI's side (crawler/cli.py stays a thin layer) -------------------------------------------
+
+def distributed_crawl_command(targets, db_path, redis_url, local_workers, *, settings, since, limit,
+                              base_url, refresh, log_level, log_file) -> None:
+    import click
+
+    from crawler.lock import ArchiveLocked
+
+    logging.basicConfig(level=log_level.upper(), filename=log_file,
+                        format="%(asctime)s [%(name)s] %(levelname)s: %(message)s")
+    options = {"since": since, "limit": limit, "base_url": base_url, "refresh": refresh, "settings": settings}
+    try:
+        summary = run_writer(targets, db_path, redis_url, local_workers=local_workers, options=options,
+                             log_level=log_level)
+    except RedisUnavailable as exc:
+        click.echo(f"crawler: {exc}", err=True)
+        sys.exit(3)
+    except ArchiveLocked as exc:
+        click.echo(f"crawler: {exc}", err=True)
+        sys.exit(4)
+    click.echo(summary["line"])
+    sys.exit(1 if summary["failed_sites"] or summary["status"] == "interrupted" else 0)
+
+
+def worker_command(redis_url, exit_when_idle, log_level) -> None:
+    import click
+
+    try:
+        summary = run_worker(redis_url, exit_when_idle=exit_when_idle, log_level=log_level)
+    except RedisUnavailable as exc:
+        click.echo(f"crawler: {exc}", err=True)
+        sys.exit(3)
+    click.echo(f"worker: {summary['results_sent']} results sent, {summary['redis_errors']} Redis errors "
+               f"({summary['reason']})")
+    sys.exit(0 if summary["reason"] in ("finished", "shutdown") else 1)

@@ -1,0 +1,145 @@
+"""Distributed mode on a real Redis (crawler/distributed.py): workers and a writer, killed with
+kill -9 and restarted, give the archive of a one-machine crawl; Redis restarted mid-crawl."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import sqlite_utils
+
+from conftest import FAST, run_cli
+from mutable_site import MutableSite
+from test_frontier import stories
+
+PER_DOMAIN = 2
+SETTINGS = [*FAST, "--set", f"CONCURRENT_REQUESTS_PER_DOMAIN={PER_DOMAIN}", "--set", "FRONTIER_LEASE_SECONDS=10"]
+
+
+def crawler(*args: str, log: Path) -> subprocess.Popen:
+    out = open(log, "ab")
+    return subprocess.Popen([sys.executable, "-m", "crawler", *args], stdout=out, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+def kill9(proc: subprocess.Popen) -> None:
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+def articles(db: Path) -> set[tuple]:
+    return {(r["url"], r["title"], r["text"]) for r in sqlite_utils.Database(db).query("select * from articles")}
+
+
+def wait_until(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.1)
+
+
+def article_count(db: Path) -> int:
+    try:
+        return sqlite_utils.Database(db).execute("select count(*) from articles").fetchone()[0]
+    except Exception:  # not created yet
+        return 0
+
+
+def check_archive(db: Path, reference: Path) -> None:
+    d = sqlite_utils.Database(db)
+    assert d.execute("pragma integrity_check").fetchone()[0] == "ok"
+    assert d.execute("select count(*) - count(distinct url) from articles").fetchone()[0] == 0
+    assert d.execute("select count(*) from (select url from pages where error is null "
+                     "group by crawl_id, url having count(*) > 1)").fetchone()[0] == 0
+    assert articles(db) == articles(reference)
+
+
+def test_workers_and_writer_killed_and_restarted_give_the_one_machine_archive(redis_server, tmp_path):
+    sites = [MutableSite(stories(40), chunk=20, article_delay=0.05, host=f"127.0.0.{i + 1}") for i in range(3)]
+    urls = [s.url + "/" for s in sites]
+    try:
+        reference = tmp_path / "one.db"
+        result = run_cli("crawl", *urls, "--db", str(reference), *SETTINGS)
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert article_count(reference) == 120
+        for s in sites:
+            s.max_active = 0
+        db = tmp_path / "dist.db"
+        log = tmp_path / "dist.log"
+        writer_args = ["crawl", *urls, "--db", str(db), "--redis", redis_server.url, "--local-workers", "0", *SETTINGS]
+        writer = crawler(*writer_args, log=log)
+        workers = [crawler("worker", "--redis", redis_server.url, "--exit-when-idle", log=log) for _ in range(3)]
+        wait_until(lambda: article_count(db) >= 15, 120, "the crawl never stored 15 articles")
+        kill9(workers[0])
+        wait_until(lambda: article_count(db) >= 50, 120, "the crawl stopped after a worker was killed")
+        kill9(writer)
+        assert article_count(db) < 120
+        time.sleep(1)
+        writer = crawler(*writer_args, log=log)
+        assert writer.wait(240) == 0, log.read_text()[-3000:]
+        for w in workers[1:]:
+            assert w.wait(60) == 0
+        text = log.read_text()
+        assert "resumed" in text
+        check_archive(db, reference)
+        # Politeness across all workers together: no site saw more than its per-domain limit.
+        assert all(1 <= s.max_active <= PER_DOMAIN for s in sites), [s.max_active for s in sites]
+        # The killed worker's leases came back; nothing was fetched by nobody.
+        statuses = [r[0] for r in sqlite_utils.Database(db).execute("select status from crawls order by id")]
+        assert statuses[-1] == "ok", statuses
+    finally:
+        for s in sites:
+            s.close()
+
+
+def test_redis_stopped_and_restarted_mid_crawl(redis_server, tmp_path):
+    sites = [MutableSite(stories(30), chunk=15, article_delay=0.05, host=f"127.0.0.{i + 1}") for i in range(2)]
+    urls = [s.url + "/" for s in sites]
+    try:
+        reference = tmp_path / "one.db"
+        result = run_cli("crawl", *urls, "--db", str(reference), *SETTINGS)
+        assert result.returncode == 0, result.stderr[-2000:]
+        db = tmp_path / "dist.db"
+        log = tmp_path / "dist.log"
+        writer = crawler("crawl", *urls, "--db", str(db), "--redis", redis_server.url, *SETTINGS, log=log)
+        other = crawler("worker", "--redis", redis_server.url, "--exit-when-idle", log=log)
+        wait_until(lambda: article_count(db) >= 10, 120, "the crawl never stored 10 articles")
+        redis_server.stop()
+        time.sleep(3)
+        redis_server.start()
+        assert writer.wait(240) == 0, log.read_text()[-3000:]
+        assert other.wait(60) == 0
+        text = log.read_text()
+        assert "Redis unavailable" in text and "Redis is back" in text
+        assert "Traceback" not in text, text[text.index("Traceback") - 500:][:3000]
+        check_archive(db, reference)
+    finally:
+        for s in sites:
+            s.close()
+
+
+def test_worker_stops_on_sigterm_and_hands_back_its_leases(redis_server, tmp_path):
+    site = MutableSite(stories(40), chunk=20, article_delay=0.05)
+    try:
+        db = tmp_path / "dist.db"
+        log = tmp_path / "dist.log"
+        writer = crawler("crawl", site.url + "/", "--db", str(db), "--redis", redis_server.url,
+                         "--local-workers", "0", *SETTINGS, "--set", "FRONTIER_LEASE_SECONDS=600", log=log)
+        first = crawler("worker", "--redis", redis_server.url, log=log)
+        wait_until(lambda: article_count(db) >= 5, 120, "the crawl never stored 5 articles")
+        first.send_signal(signal.SIGTERM)
+        assert first.wait(60) == 0
+        assert article_count(db) < 40
+        # With a 600 s lease, only the handed-back leases let a new worker finish in time.
+        second = crawler("worker", "--redis", redis_server.url, "--exit-when-idle", log=log)
+        assert writer.wait(180) == 0, log.read_text()[-3000:]
+        assert second.wait(60) == 0
+        text = log.read_text()
+        assert "(shutdown)" in text and "Traceback" not in text
+        assert article_count(db) == 40
+    finally:
+        site.close()

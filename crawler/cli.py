@@ -102,6 +102,30 @@ def cli():
     """Crawl news sites into a SQLite archive, then query and export it."""
 
 
+def _distributed_crawl(targets, db_path, redis_url, local_workers, *, settings, since, limit,
+                       base_url, refresh, log_level, log_file) -> None:
+    """``crawl --redis``: this process seeds the shared frontier and writes the archive."""
+    from crawler.distributed import RedisUnavailable, run_writer
+    from crawler.lock import ArchiveLocked
+
+    logging.basicConfig(level=log_level.upper(), filename=log_file,
+                        format="%(asctime)s [%(name)s] %(levelname)s: %(message)s")
+    options = {"since": since, "limit": limit, "base_url": base_url, "refresh": refresh, "settings": settings}
+    try:
+        summary = run_writer(targets, db_path, redis_url, local_workers=local_workers, options=options,
+                             log_level=log_level)
+    except RedisUnavailable as exc:
+        click.echo(f"crawler: {exc}", err=True)
+        sys.exit(EXIT_CANNOT_RUN)
+    except ArchiveLocked as exc:
+        click.echo(f"crawler: {exc}", err=True)
+        sys.exit(EXIT_LOCKED)
+    click.echo(summary["line"])
+    if summary["status"] == "interrupted":
+        sys.exit(EXIT_INTERRUPTED)
+    sys.exit(EXIT_NOTHING if summary["failed_sites"] else EXIT_OK)
+
+
 @cli.command()
 @click.argument("targets", nargs=-1, required=True)
 @DB_OPTION
@@ -160,11 +184,9 @@ def crawl(targets, db_path, since, limit, base_url, refresh, recheck_days, neard
     if log_file and not os.path.isdir(os.path.dirname(os.path.abspath(log_file))):
         raise CommandFailed(f"directory of the log file does not exist: {log_file}")
     if redis_url:
-        from crawler.distributed import distributed_crawl_command
-
-        distributed_crawl_command(list(targets), db_path, redis_url, local_workers, settings=settings,
-                                  since=since, limit=limit, base_url=base_url, refresh=refresh,
-                                  log_level="WARNING" if quiet else log_level, log_file=log_file)
+        _distributed_crawl(list(targets), db_path, redis_url, local_workers, settings=settings,
+                           since=since, limit=limit, base_url=base_url, refresh=refresh,
+                           log_level="WARNING" if quiet else log_level, log_file=log_file)
     try:
         summary = run_crawl(list(targets), db_path, since=since, limit=limit, base_url=base_url,
                             refresh=refresh, recheck_days=recheck_days, settings=settings,
@@ -204,9 +226,16 @@ def worker(redis_url, exit_when_idle, log_level):
 
     Stops on SIGTERM after finishing what it holds.
     """
-    from crawler.distributed import worker_command
+    from crawler.distributed import RedisUnavailable, run_worker
 
-    worker_command(redis_url, exit_when_idle, log_level)
+    try:
+        summary = run_worker(redis_url, exit_when_idle=exit_when_idle, log_level=log_level)
+    except RedisUnavailable as exc:
+        click.echo(f"crawler: {exc}", err=True)
+        sys.exit(EXIT_CANNOT_RUN)
+    click.echo(f"worker: {summary['results_sent']} results sent, {summary['redis_errors']} Redis errors "
+               f"({summary['reason']})")
+    sys.exit(EXIT_OK if summary["reason"] in ("finished", "shutdown") else EXIT_NOTHING)
 
 
 @cli.command()

@@ -36,7 +36,6 @@ SITEMAP_NEXT_BELOW = 32
 
 # The persistent frontier (crawler/frontier.py): discovered requests wait in the archive file,
 # FRONTIER_BUFFER of them in memory; a killed crawl resumes from it. Off: Scrapy's own queues.
-ADDONS = {"crawler.frontier.FrontierAddon": 0}
 FRONTIER_ENABLED = False
 FRONTIER_BUFFER = 64
 FRONTIER_DISCOVERY_INFLIGHT = 1  # sitemaps, feeds and listings being fetched at once
@@ -63,7 +62,11 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.warc_capture.WarcCaptureMiddleware": 890,
 }
 # The profiles' DOWNLOAD_DELAY / CONCURRENT_REQUESTS_PER_DOMAIN become DOWNLOAD_SLOTS entries.
-ADDONS = {"crawler.site_settings.SiteSlotsAddon": 0}
+ADDONS = {
+    "crawler.site_settings.SiteSlotsAddon": 0,
+    # FRONTIER_ENABLED switches the persistent frontier's scheduler and middlewares on.
+    "crawler.frontier.FrontierAddon": 0,
+}
 # Sitemaps and feeds are checked before parsing: gzip bombs refused, entities/invalid XML reported.
 SPIDER_MIDDLEWARES = {
     "crawler.middlewares.DiscoveryCheckMiddleware": 60,

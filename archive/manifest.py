@@ -20,27 +20,21 @@ import logging
 import os
 import platform
 import sqlite3
+from collections import Counter
 from collections.abc import Iterable
 from importlib import metadata
+from operator import itemgetter
 from typing import IO, Any
 
 import sqlite_utils
 
 logger = logging.getLogger(__name__)
 
-__all__ = [
-    "MANIFEST_SUFFIX",
-    "SOFTWARE",
-    "archive_state",
-    "file_entry",
-    "manifest_path",
-    "row_software",
-    "sha256_file",
-    "software_versions",
-    "write_manifest",
-]
+__all__ = ["MANIFEST_SUFFIX", "SOFTWARE", "RowTally", "archive_state", "export_manifest", "file_entry",
+           "manifest_path", "row_software", "sha256_file", "software_versions", "write_manifest"]
 
 MANIFEST_SUFFIX = ".manifest.json"
+MANIFEST_VERSION = 1
 # Distributions whose versions decide what an export contains: the project (exports,
 # schema), the extractor and the date parser (the rows' text and dates).
 SOFTWARE = ("news-archive-crawler", "trafilatura", "dateparser", "htmldate", "sqlite-utils", "pyarrow")
@@ -164,3 +158,74 @@ def write_manifest(manifest: dict[str, Any], target: str | os.PathLike | IO[str]
     finally:
         if os.path.exists(partial):
             os.remove(partial)
+
+
+class RowTally:
+    """What the manifest says about the exported rows, counted as batches stream by.
+
+    Rows end with :data:`archive.select.META_COLUMNS` (site, language, published_at,
+    crawl); a batch holds dated or undated rows only, in export order.
+    """
+
+    _group = staticmethod(itemgetter(-4, -3, -1))
+
+    def __init__(self) -> None:
+        self.rows = self.undated = 0
+        self.first: str | None = None
+        self.last: str | None = None
+        self.groups: Counter[tuple] = Counter()
+
+    def add(self, rows: list[tuple]) -> None:
+        self.rows += len(rows)
+        self.groups.update(map(self._group, rows))
+        if rows[0][-2] is None:
+            self.undated += len(rows)
+        else:
+            if self.first is None:
+                self.first = rows[0][-2]
+            self.last = rows[-1][-2]
+
+    def count_by(self, at: int) -> dict[str, int]:
+        """Rows per value of one group part, keyed in SQL order, NULL as "null", others as str()."""
+        counts: Counter[Any] = Counter()
+        for group, n in self.groups.items():
+            counts[group[at]] += n
+        order = lambda key: (0, 0) if key is None else (1, key) if isinstance(key, (int, float)) else (
+            2 if isinstance(key, str) else 3, key)
+        return {"null" if key is None else str(key): counts[key] for key in sorted(counts, key=order)}
+
+
+def export_manifest(archive, db: sqlite_utils.Database, fmt: str, per_article: bool, selection, tally: RowTally,
+                    files: list[str], base: str, hashed: dict[str, str], parquet: dict[str, Any]) -> dict[str, Any]:
+    """The manifest of one export; ``hashed`` maps absolute paths to the sha256 computed while writing."""
+    path = getattr(archive, "path", None)
+    if path is None:
+        path = db.execute("PRAGMA database_list").fetchone()[2]
+    per_crawl: Counter[Any] = Counter()
+    for (_, _, crawl), n in tally.groups.items():
+        per_crawl[crawl] += n
+    document: dict[str, Any] = {
+        "manifest_version": MANIFEST_VERSION,
+        "format": fmt,
+        "layout": "one file per article" if per_article else "one file",
+        "filters": selection.filters,
+        "order": "published_at as text (the publisher's local time), then id; undated articles last",
+        "rows": tally.rows,
+        "rows_by_site": tally.count_by(0),
+        "rows_by_language": tally.count_by(1),
+        "published": {"first": tally.first, "last": tally.last, "undated": tally.undated},
+        "files": [file_entry(f, base, sha256=hashed.get(os.path.abspath(f))) for f in files],
+        "archive": {"path": path, **archive_state(db), "near_duplicate_links": selection.near_available},
+        "software": {"export": {**software_versions(), **runtime_versions()},
+                     "rows": row_software(db, dict(per_crawl))},
+    }
+    if per_article:
+        document["article_files"] = tally.rows
+    if fmt == "parquet":
+        document["parquet"] = {
+            "published_at": "timestamp[us, UTC]; NULL when the archive has only a day or no offset",
+            "published_at_local": "the archive's published_at text, with the publisher's offset",
+            "published_day": "date: the publisher's local day",
+            **parquet,
+        }
+    return document

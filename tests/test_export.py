@@ -13,8 +13,8 @@ import pytest
 from archive import Archive
 from archive.export import export_corpus, format_txt, iter_articles
 
-DATA = Path(__file__).parent / "data"
-EXAMPLE = DATA / "kazpravda-2025-09-12-civil-forum.txt"
+from conftest import EXAMPLE_TXT as EXAMPLE
+
 EXAMPLE_URL = "https://kazpravda.kz/n/xii-grazhdanskiy-forum-na-temu-zakon-i-poryadok-proshel-v-mangistau/"
 
 

@@ -19,12 +19,16 @@ import logging
 import os
 import re
 import shutil
+import sqlite3
 import tempfile
 import unicodedata
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+import multiprocessing
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
+from operator import itemgetter
 from typing import IO, Any
 
 import orjson
@@ -32,7 +36,7 @@ import sqlite_utils
 
 from .core import ARTICLE_JSON_FIELDS, Archive
 from .manifest import RowTally, export_manifest, manifest_path, write_manifest
-from .select import DEDUP_POLICIES, count_selected, database, iter_batches, iter_selected, select
+from .select import DEDUP_POLICIES, META_COLUMNS, count_selected, database, iter_batches, iter_selected, select
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +50,10 @@ FORMATS = ("jsonl", "csv", "parquet", "txt")
 PARQUET_BATCH_ROWS = 5000
 PARQUET_BATCH_BYTES = 4 << 20
 CHECKSUMS_NAME = "SHA256SUMS"
+# Processes that encode the batches this one reads, and from how many articles in the
+# archive (its largest id) they are started when the caller does not say.
+WORKERS = 2
+PARALLEL_MIN_ROWS = 50_000
 # Stands in for the day in a txt header (and a per-article file name) when published_at is unknown.
 UNKNOWN_DATE = "unknown"
 
@@ -239,23 +247,128 @@ def _arrow_builder(schema, columns: list[str]) -> Callable[[list[tuple]], Any]:
     return build
 
 
-def _row_groups(batches: Iterator[list[tuple]], sized: list[int]) -> Iterator[list[tuple]]:
+# Parquet's row-group sizes count title and text characters; the pool's listing asks SQLite.
+_SIZE_SQL = "coalesce(length(a.title), 0) + coalesce(length(a.text), 0)"
+
+
+def _sizer(columns: list[str]) -> Callable[[tuple], int]:
+    sized = [i for i, name in enumerate(columns) if name in ("title", "text")]
+    return lambda row: sum(len(row[i] or "") for i in sized)
+
+
+def _row_groups(batches: Iterable[list[tuple]], size_of: Callable[[tuple], int]) -> Iterator[list[tuple]]:
     """The Parquet row-group policy: regroup ``batches`` into groups of at most
-    PARQUET_BATCH_ROWS rows that close once their ``sized`` columns pass
-    PARQUET_BATCH_BYTES characters. Always at least one group, so an empty export has
-    the schema."""
+    PARQUET_BATCH_ROWS rows that close once their ``size_of`` passes PARQUET_BATCH_BYTES
+    characters. Always at least one group, so an empty export has the schema."""
     group: list[tuple] = []
     size, closed = 0, False
     for rows in batches:
         for row in rows:
             group.append(row)
-            for i in sized:
-                size += len(row[i] or "")
+            size += size_of(row)
             if len(group) >= PARQUET_BATCH_ROWS or size >= PARQUET_BATCH_BYTES:
                 yield group
                 group, size, closed = [], 0, True
     if group or not closed:
         yield group
+
+
+def _encoder(fmt: str, columns: dict[str, type]) -> Callable[[list[tuple]], Any]:
+    """rows -> the bytes of ``fmt`` (for Parquet: an Arrow record batch, one row group)."""
+    if fmt == "jsonl":
+        return _jsonl_encoder(columns)
+    if fmt == "csv":
+        return _csv_encoder(columns)[1]
+    if fmt == "txt":
+        return _txt_encoder
+    return _arrow_builder(parquet_schema(columns), list(columns))
+
+
+# -- worker processes ------------------------------------------------------------------
+# Each reads the rows of a batch of ids (listed here in export order) on its own
+# connection and encodes them. One snapshot: while this process holds the write lock
+# (BEGIN IMMEDIATE on a helper connection, so no crawl can commit) it and the workers
+# open their read transactions; then it lets go, milliseconds for a crawl to wait.
+
+LOCK_TIMEOUT = 2.0
+READERS = 6
+START_TIMEOUT = 60.0
+_worker: tuple | None = None
+
+
+def _start_worker(path: str, sql: str, fmt: str, columns: dict[str, type], started) -> None:
+    global _worker
+    # READERS connections read parts of each batch in threads (SQLite releases the GIL):
+    # several page reads in flight when the archive is not in the page cache.
+    conns = [sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False) for _ in range(READERS)]
+    for conn in conns:
+        conn.execute("BEGIN")
+        conn.execute("SELECT 1 FROM articles LIMIT 1").fetchall()  # the snapshot is taken here
+    started.wait(START_TIMEOUT)  # busy until every worker has one: each submit starts a process
+    _worker = (conns, ThreadPoolExecutor(READERS, "export-read"), sql, _encoder(fmt, columns))
+
+
+def _read_and_encode(ids: list[int]) -> tuple[Any, RowTally]:
+    conns, readers, sql, encode = _worker
+    step = -(-len(ids) // len(conns)) or 1
+    parts = [ids[i:i + step] for i in range(0, len(ids), step)]
+    found = {}
+    for part in readers.map(lambda conn, part: conn.execute(sql + "(" + ",".join("?" * len(part)) + ")", part)
+                            .fetchall(), conns, parts):
+        found.update((row[0], row[1:]) for row in part)
+    rows = [found[i] for i in ids]
+    tally = RowTally()
+    tally.add(rows)
+    return encode(rows), tally
+
+
+def _workers(db: sqlite_utils.Database, workers: int | None) -> int:
+    if workers is not None:
+        return max(0, workers)
+    if (os.cpu_count() or 1) < 2:
+        return 0
+    # Starting the pool costs about half a second: worth it for big archives only.
+    largest = db.execute("SELECT max(id) FROM articles").fetchone()[0] or 0
+    return WORKERS if largest >= PARALLEL_MIN_ROWS else 0
+
+
+@contextlib.contextmanager
+def _reading(db: sqlite_utils.Database, count: int, fmt: str, columns: dict[str, type],
+             select_columns: list[str]) -> Iterator[ProcessPoolExecutor | None]:
+    """The export's read transaction, shared with ``count`` worker processes when they
+    can start (yields their pool), else None: this process reads alone."""
+    path = next((file for _, name, file in db.execute("PRAGMA database_list") if name == "main"), None)
+    lock = None
+    if count and path and not db.conn.in_transaction:
+        lock = sqlite3.connect(path, timeout=LOCK_TIMEOUT, isolation_level=None)
+        try:
+            lock.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:  # a long write, a read-only file
+            logger.info("exporting in one process: %s", exc)
+            lock.close()
+            lock = None
+    with _snapshot(db):
+        if lock is None:
+            yield None
+            return
+        try:
+            db.execute("SELECT 1 FROM articles LIMIT 1").fetchall()
+            context = multiprocessing.get_context("forkserver")  # no inherited threads or connections
+            sql = f"SELECT a.id, {', '.join([*select_columns, *META_COLUMNS])} FROM articles a WHERE a.id IN "
+            pool = ProcessPoolExecutor(count, context, initializer=_start_worker,
+                                       initargs=(path, sql, fmt, columns, context.Barrier(count)))
+            with contextlib.ExitStack() as started:
+                started.callback(pool.shutdown, wait=True, cancel_futures=True)
+                for future in [pool.submit(int) for _ in range(count)]:
+                    future.result(timeout=START_TIMEOUT)
+                started.pop_all()
+        finally:
+            lock.rollback()
+            lock.close()
+        try:
+            yield pool
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 # -- outputs ---------------------------------------------------------------------------
@@ -476,8 +589,9 @@ def export_corpus(
     (txt only): ``out`` is a directory that receives one file per article
     (:func:`article_filename`) and a ``SHA256SUMS``. ``manifest``: True writes
     ``<out>.manifest.json`` beside a path (nothing for an open file), a path writes it
-    there, False writes none. ``progress`` shows a bar on stderr. ``workers`` is
-    accepted and ignored: the export runs in this process (bench/README-export.md).
+    there, False writes none. ``progress`` shows a bar on stderr. ``workers``: processes
+    that encode the rows this one reads (the same bytes); None starts :data:`WORKERS`
+    for an archive of :data:`PARALLEL_MIN_ROWS` articles or more, 0 none.
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
@@ -491,15 +605,40 @@ def export_corpus(
     tally = RowTally()
     result = ExportResult(rows=0)
     digest = hashlib.sha256()
-    with _snapshot(db):
+    size_of = _sizer(list(columns))
+    select_columns = ["a.published_at", "a.title", "a.text"] if fmt == "txt" else all_columns
+    count = 0 if per_article else _workers(db, workers)
+    with _reading(db, count, fmt, columns, select_columns) as pool:
         total = count_selected(db, **filters) if progress else 0  # the bar needs it first
         with _progress(total, progress) as tick:
 
-            def batches(select_columns: list[str]) -> Iterator[list[tuple]]:
-                for rows in iter_batches(db, selection, select_columns):
+            def batches(select: list[str]) -> Iterator[list[tuple]]:
+                for rows in iter_batches(db, selection, select):
                     tally.add(rows)
                     tick(len(rows))
                     yield rows
+
+            def encoded() -> Iterator[Any]:
+                """The payloads of the export in order, encoded here or by the pool."""
+                if pool is None:
+                    source = batches(select_columns)
+                    yield from map(_encoder(fmt, columns), _row_groups(source, size_of) if fmt == "parquet" else source)
+                    return
+                # The workers read the rows; here only their ids (and Parquet's sizes) are listed.
+                listed = iter_batches(db, selection, ["a.id", _SIZE_SQL] if fmt == "parquet" else ["a.id"], meta=False)
+                pending: deque[Future] = deque()
+                for rows in _row_groups(listed, itemgetter(1)) if fmt == "parquet" else listed:
+                    pending.append(pool.submit(_read_and_encode, [row[0] for row in rows]))
+                    while pending and (len(pending) > 3 * count or pending[0].done()):
+                        yield finish(pending.popleft())
+                while pending:
+                    yield finish(pending.popleft())
+
+            def finish(future: Future) -> Any:
+                payload, part = future.result()
+                tally.merge(part)
+                tick(part.rows)
+                return payload
 
             if per_article:
                 target = os.fspath(out).rstrip("/" + os.sep)
@@ -510,25 +649,17 @@ def export_corpus(
                 import pyarrow.parquet as pq
 
                 schema = parquet_schema(columns)
-                build = _arrow_builder(schema, list(columns))
-                sized = [i for i, name in enumerate(columns) if name in ("title", "text")]
                 # zstd: text compresses about 3x better than with snappy; every reader supports it.
                 with (_binary_output(out) as raw, pq.ParquetWriter(raw, schema, compression="zstd") as parquet,
                       _Overlapped(parquet.write_batch) as writer):
-                    for group in _row_groups(batches(all_columns), sized):
-                        writer.put(build(group))
+                    for batch in encoded():
+                        writer.put(batch)
             else:
-                if fmt == "txt":
-                    select_columns, header, encode = ["a.published_at", "a.title", "a.text"], b"", _txt_encoder
-                elif fmt == "csv":
-                    select_columns, (header, encode) = all_columns, _csv_encoder(columns)
-                else:
-                    select_columns, header, encode = all_columns, b"", _jsonl_encoder(columns)
                 with _byte_sink(out, digest) as write:
-                    if header:
-                        write(header)
-                    for rows in batches(select_columns):
-                        write(encode(rows))
+                    if fmt == "csv":
+                        write(_csv_encoder(columns)[0])
+                    for data in encoded():
+                        write(data)
         result.rows = tally.rows
         if is_path and not per_article:
             result.files = [os.fspath(out)]

@@ -143,7 +143,7 @@ class RowTally:
     """What the manifest says about the exported rows, counted as batches stream by.
 
     Rows end with :data:`archive.select.META_COLUMNS` (site, language, published_at,
-    crawl); a batch holds dated or undated rows only, in export order.
+    crawl) and come in export order.
     """
 
     _group = staticmethod(itemgetter(-4, -3, -1))
@@ -155,14 +155,27 @@ class RowTally:
         self.groups: Counter[tuple] = Counter()
 
     def add(self, rows: list[tuple]) -> None:
+        if not rows:
+            return
+        published = [row[-2] for row in rows]
+        undated = published.count(None)
         self.rows += len(rows)
+        self.undated += undated
         self.groups.update(map(self._group, rows))
-        if rows[0][-2] is None:
-            self.undated += len(rows)
-        else:
+        if undated < len(rows):  # dated rows come first in export order
             if self.first is None:
-                self.first = rows[0][-2]
-            self.last = rows[-1][-2]
+                self.first = published[0]
+            self.last = published[len(rows) - undated - 1]
+
+    def merge(self, other: RowTally) -> None:
+        """Count what ``other`` counted of the rows that follow."""
+        self.rows += other.rows
+        self.undated += other.undated
+        self.groups.update(other.groups)
+        if other.first is not None:
+            if self.first is None:
+                self.first = other.first
+            self.last = other.last
 
     def count_by(self, part: int) -> dict[Any, int]:
         """Rows per value of one part of the group key, in SQL order of the values."""

@@ -142,15 +142,16 @@ def select(
 
 
 def iter_batches(archive: Archive | sqlite_utils.Database, selection: Selection, columns: Sequence[str],
-                 fetch_rows: int = FETCH_ROWS) -> Iterator[list[tuple]]:
+                 fetch_rows: int = FETCH_ROWS, meta: bool = True) -> Iterator[list[tuple]]:
     """Batches of tuples ``(*columns, *META_COLUMNS)`` of the selected rows in export order.
 
-    ``columns`` are SQL expressions on ``articles a``. Two queries, not ``ORDER BY
+    ``columns`` are SQL expressions on ``articles a``; ``meta=False`` leaves out the
+    META_COLUMNS. Two queries, not ``ORDER BY
     published_at IS NULL, ...``: "published_at, id" is the published_at index's own
     order, so the dated rows stream from it without a sort.
     """
     db = database(archive)
-    sql = f"SELECT {', '.join([*columns, *META_COLUMNS])} FROM articles a WHERE {selection.where} AND "
+    sql = f"SELECT {', '.join([*columns, *(META_COLUMNS if meta else ())])} FROM articles a WHERE {selection.where} AND "
     for tail in ("a.published_at IS NOT NULL ORDER BY a.published_at, a.id", "a.published_at IS NULL ORDER BY a.id"):
         cursor = db.conn.execute(sql + tail, selection.params)
         try:

@@ -100,13 +100,14 @@ def test_workers_option_writes_the_same_bytes(parc, tmp_path, fmt):
         assert _export(parc, fmt, out, workers=2, **filters) == _export(parc, fmt, out, workers=0, **filters)
 
 
-def test_an_export_reads_the_snapshot_it_started_with(parc, tmp_path, monkeypatch):
+@pytest.mark.parametrize("workers", [0, 2])
+def test_an_export_reads_the_snapshot_it_started_with(parc, tmp_path, monkeypatch, workers):
     out = tmp_path / "s.jsonl"
     before = _export(parc, "jsonl", out)
     batches = export_module.iter_batches
 
-    def commit_midway(db, selection, columns):
-        for n, rows in enumerate(batches(db, selection, columns, fetch_rows=4)):
+    def commit_midway(db, selection, columns, **options):
+        for n, rows in enumerate(batches(db, selection, columns, fetch_rows=4, **options)):
             if n == 1:
                 # A crawl commits while the export runs: new text, a new row, a deleted row.
                 writer = sqlite3.connect(parc.path)
@@ -123,7 +124,7 @@ def test_an_export_reads_the_snapshot_it_started_with(parc, tmp_path, monkeypatc
             yield rows
 
     monkeypatch.setattr(export_module, "iter_batches", commit_midway)
-    assert _export(parc, "jsonl", out) == before
+    assert _export(parc, "jsonl", out, workers=workers) == before
     monkeypatch.undo()
     after = _export(parc, "jsonl", out)
     assert after[0] != before[0] and after[2] == 47  # one row more, one less

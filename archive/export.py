@@ -94,32 +94,33 @@ def _jsonl_encoder(columns: dict[str, type]) -> Callable[[list[tuple]], bytes]:
     return lambda rows: b"".join([template % tuple([code(v) for code, v in zip(coders, row)]) for row in rows])
 
 
+def _csv_cell(value: Any) -> str:
+    """One cell as ``csv.writer`` (excel dialect, QUOTE_MINIMAL) writes it: quoted when it
+    holds the delimiter, a quote or a line break, quotes doubled; None empty, others
+    str(). With str methods: the writer's C loop over every character of a text is
+    the slowest step of a CSV export (bench/README-export.md)."""
+    if value is None:
+        return ""
+    if type(value) is not str:
+        value = str(value)
+    if '"' in value:
+        return '"' + value.replace('"', '""') + '"'
+    return '"' + value + '"' if "," in value or "\n" in value or "\r" in value else value
+
+
 @functools.lru_cache(maxsize=4096)
-def _csv_json_column(raw: str | None) -> str | None:
+def _csv_json_column(raw: str | None) -> str:
     value = _json_value(raw)
-    return None if value is None else json.dumps(value, ensure_ascii=False)
+    return "" if value is None else _csv_cell(json.dumps(value, ensure_ascii=False))
 
 
 def _csv_encoder(columns: dict[str, type]) -> tuple[bytes, Callable[[list[tuple]], bytes]]:
-    """The header line and an encoder of row batches, both written by ``csv.writer``."""
-    width = len(columns)
-    json_at = [i for i, name in enumerate(columns) if name in ARTICLE_JSON_FIELDS]
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer)
-
-    def cells(row: tuple) -> list:
-        row = list(row[:width])
-        for i in json_at:
-            row[i] = _csv_json_column(row[i])
-        return row
-
-    def encode(rows: list[tuple], convert: Callable = cells) -> bytes:
-        buffer.seek(0)
-        buffer.truncate()
-        writer.writerows(map(convert, rows))
-        return buffer.getvalue().encode("utf-8")
-
-    return encode([list(columns)], list), encode
+    """The header line (written by ``csv.writer``) and an encoder of row batches."""
+    header = io.StringIO(newline="")
+    csv.writer(header).writerow(list(columns))
+    cells = [_csv_json_column if name in ARTICLE_JSON_FIELDS else _csv_cell for name in columns]
+    return header.getvalue().encode("utf-8"), lambda rows: "".join(
+        [",".join([cell(v) for cell, v in zip(cells, row)]) + "\r\n" for row in rows]).encode("utf-8")
 
 
 def day_of(published_at: str | None) -> str | None:

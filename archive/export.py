@@ -1,7 +1,8 @@
 """Export articles from the archive: JSON lines, CSV, Parquet, or the users' plain-text format.
 
 Rows come in export order from :mod:`archive.select` in batches of a few hundred and are
-encoded a batch at a time, so an archive of any size exports in constant memory. The
+encoded a batch at a time (by worker processes for a big archive), so an archive of any
+size exports in constant memory. The
 same filters on the same archive give byte-identical files (a stable order, no
 timestamps inside), and a manifest (:mod:`archive.manifest`) beside them says what they
 hold. The entry point is :func:`export_corpus`.
@@ -16,13 +17,13 @@ import hashlib
 import io
 import json
 import logging
+import multiprocessing
 import os
 import re
 import shutil
 import sqlite3
 import tempfile
 import unicodedata
-import multiprocessing
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -50,7 +51,7 @@ FORMATS = ("jsonl", "csv", "parquet", "txt")
 PARQUET_BATCH_ROWS = 5000
 PARQUET_BATCH_BYTES = 4 << 20
 CHECKSUMS_NAME = "SHA256SUMS"
-# Processes that encode the batches this one reads, and from how many articles in the
+# Worker processes that read and encode the rows, and from how many articles in the
 # archive (its largest id) they are started when the caller does not say.
 WORKERS = 2
 PARALLEL_MIN_ROWS = 50_000

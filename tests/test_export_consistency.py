@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import sqlite3
 
 import pytest
@@ -151,3 +152,30 @@ def test_an_unreadable_row_fails_the_export_and_leaves_no_file(parc, tmp_path, f
         export_corpus(parc, fmt, out)
     assert not out.exists() and not (tmp_path / f"corpus.{fmt}.part").exists()
     assert not (tmp_path / f"corpus.{fmt}.manifest.json").exists()
+
+
+def test_workers_need_a_moment_of_write_lock_else_one_process(parc, tmp_path, monkeypatch, caplog):
+    pools = []
+
+    class Recorded(export_module.ProcessPoolExecutor):  # the real pool, counted
+        def __init__(self, *args, **kwargs):
+            pools.append(self)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(export_module, "ProcessPoolExecutor", Recorded)
+    out = tmp_path / "l.csv"
+    expected = _export(parc, "csv", out, workers=0)
+    assert not pools
+    with caplog.at_level(logging.INFO, logger="archive.export"):
+        assert _export(parc, "csv", out, workers=2) == expected
+    assert len(pools) == 1 and "exporting in one process" not in caplog.text  # the workers did the export
+    monkeypatch.setattr(export_module, "LOCK_TIMEOUT", 0.05)
+    writer = sqlite3.connect(parc.path)
+    writer.execute("BEGIN IMMEDIATE")  # a crawl in the middle of a write
+    try:
+        with caplog.at_level(logging.INFO, logger="archive.export"):
+            assert _export(parc, "csv", out, workers=2) == expected
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert len(pools) == 1 and "exporting in one process" in caplog.text

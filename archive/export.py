@@ -249,10 +249,6 @@ def _arrow_builder(schema, columns: list[str]) -> Callable[[list[tuple]], Any]:
     return build
 
 
-# Parquet's row-group sizes count title and text characters; the pool's listing asks SQLite.
-_SIZE_SQL = "coalesce(length(a.title), 0) + coalesce(length(a.text), 0)"
-
-
 def _sizer(columns: list[str]) -> Callable[[tuple], int]:
     sized = [i for i, name in enumerate(columns) if name in ("title", "text")]
     return lambda row: sum(len(row[i] or "") for i in sized)
@@ -273,6 +269,18 @@ def _row_groups(batches: Iterable[list[tuple]], size_of: Callable[[tuple], int])
                 group, size, closed = [], 0, True
     if group or not closed:
         yield group
+
+
+def _merged(group: list[tuple]):
+    """One row group from rows ``(record batch, row index, size)``, slices of consecutive batches."""
+    import pyarrow as pa
+
+    pieces, start = [], 0
+    for k, (batch, _, _) in enumerate(group):
+        if k + 1 == len(group) or group[k + 1][0] is not batch:
+            pieces.append(batch.slice(group[start][1], k + 1 - start))
+            start = k + 1
+    return pieces[0] if len(pieces) == 1 else pa.concat_batches(pieces)
 
 
 def _encoder(fmt: str, columns: dict[str, type]) -> Callable[[list[tuple]], Any]:
@@ -307,7 +315,11 @@ def _start_worker(path: str, sql: str, fmt: str, columns: dict[str, type], start
         conn.execute("BEGIN")
         conn.execute("SELECT 1 FROM articles LIMIT 1").fetchall()  # the snapshot is taken here
     started.wait(START_TIMEOUT)  # busy until every worker has one: each submit starts a process
-    _worker = (conns, ThreadPoolExecutor(READERS, "export-read"), sql, _encoder(fmt, columns))
+    encode = _encoder(fmt, columns)
+    if fmt == "parquet":  # this process cuts the row groups: it needs the sizes of the rows
+        size_of, build = _sizer(list(columns)), encode
+        encode = lambda rows: (build(rows), list(map(size_of, rows)))  # noqa: E731
+    _worker = (conns, ThreadPoolExecutor(READERS, "export-read"), sql, encode)
 
 
 def _read_and_encode(ids: list[int]) -> tuple[Any, RowTally]:
@@ -626,10 +638,19 @@ def export_corpus(
                     source = batches(select_columns)
                     yield from map(_encoder(fmt, columns), _row_groups(source, size_of) if fmt == "parquet" else source)
                     return
-                # The workers read the rows; here only their ids (and Parquet's sizes) are listed.
-                listed = iter_batches(db, selection, ["a.id", _SIZE_SQL] if fmt == "parquet" else ["a.id"], meta=False)
+                if fmt != "parquet":
+                    yield from pooled()
+                    return
+                # Parquet: the workers' batches (with the sizes of their rows) regrouped here.
+                rows = ([(batch, i, size) for i, size in enumerate(sizes)] for batch, sizes in pooled())
+                empty = _encoder(fmt, columns)
+                for group in _row_groups(rows, itemgetter(2)):
+                    yield _merged(group) if group else empty([])
+
+            def pooled() -> Iterator[Any]:
+                """The workers read the rows; here only their ids are listed."""
                 pending: deque[Future] = deque()
-                for rows in _row_groups(listed, itemgetter(1)) if fmt == "parquet" else listed:
+                for rows in iter_batches(db, selection, ["a.id"], meta=False):
                     pending.append(pool.submit(_read_and_encode, [row[0] for row in rows]))
                     while pending and (len(pending) > 3 * count or pending[0].done()):
                         yield finish(pending.popleft())

@@ -6,6 +6,7 @@ import hashlib
 import logging
 import sqlite3
 
+import pyarrow.parquet as pq
 import pytest
 
 from archive import Archive
@@ -179,3 +180,18 @@ def test_workers_need_a_moment_of_write_lock_else_one_process(parc, tmp_path, mo
         writer.execute("ROLLBACK")
         writer.close()
     assert len(pools) == 1 and "exporting in one process" in caplog.text
+
+
+def test_parquet_row_groups_cut_across_worker_batches(parc, tmp_path, monkeypatch):
+    batches = export_module.iter_batches
+    monkeypatch.setattr(export_module, "iter_batches",
+                        lambda db, selection, columns, **options: batches(db, selection, columns, fetch_rows=5, **options))
+    out = tmp_path / "g.parquet"
+    for rows, chars in ((4, 1 << 20), (7, 1 << 20), (500, 120), (3, 90)):
+        monkeypatch.setattr(export_module, "PARQUET_BATCH_ROWS", rows)
+        monkeypatch.setattr(export_module, "PARQUET_BATCH_BYTES", chars)
+        sequential = _export(parc, "parquet", out, workers=0)
+        meta = pq.ParquetFile(out).metadata
+        groups = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+        assert _export(parc, "parquet", out, workers=2) == sequential, (rows, chars)
+        assert len(groups) > 47 // 7 and any(g % 5 for g in groups), groups  # groups cut across batches

@@ -3,10 +3,10 @@
 Usable on its own (no Scrapy, no crawler code)::
 
     from archive import Archive
-    from archive.export import export
+    from archive.export import export_corpus
 
     with Archive("archive.db", create=False) as arc:
-        export(arc, "txt", "corpus.txt", site="kazpravda.kz", date_from="2025-09-01")
+        export_corpus(arc, "txt", "corpus.txt", site="kazpravda.kz", date_from="2025-09-01")
 """
 
 from .core import Archive, StoreResult, decode_article, select_headers

@@ -10,9 +10,8 @@ import zstandard
 
 __all__ = ["BodyCodec", "COMPRESSION_LEVEL"]
 
-# Measured on 381 saved HTML pages, 62.9 MB (docs/archive-schema.md, "pages"): level 6
-# stores 5.35x smaller (level 3: 4.95x, 19: 5.75x) at ~2 ms per page, which is noise
-# next to a polite fetch; higher levels cost 4-80 ms per page for a few percent.
+# Level 6: most of the size gain of the high levels at a cost that is noise next to a
+# polite fetch (figures in docs/archive-schema.md, "pages").
 COMPRESSION_LEVEL = 6
 
 

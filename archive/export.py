@@ -1,291 +1,141 @@
 """Export articles from the archive: JSON lines, CSV, Parquet, or the users' plain-text format.
 
-All exports stream: rows come from SQLite cursors in batches of a few hundred, encoded a
-batch at a time by :mod:`archive.export_rows` (Parquet in row groups of at most
-:data:`PARQUET_BATCH_ROWS` rows), so an archive of any size exports in constant memory.
-Every export is reproducible: the same filters on the same archive give byte-identical
-files (a stable order, no timestamps inside), and a manifest (:mod:`archive.manifest`)
-beside them says what they hold.
+Rows come in export order from :mod:`archive.select` in batches of a few hundred and are
+encoded a batch at a time (by worker processes for a big archive), so an archive of any
+size exports in constant memory. The
+same filters on the same archive give byte-identical files (a stable order, no
+timestamps inside), and a manifest (:mod:`archive.manifest`) beside them says what they
+hold. The entry point is :func:`export_corpus`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import csv
+import functools
 import hashlib
 import io
+import json
 import logging
+import multiprocessing
 import os
 import re
 import shutil
 import sqlite3
 import tempfile
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timezone
+from operator import itemgetter
 from typing import IO, Any
 
+import orjson
 import sqlite_utils
 
-from .core import ARTICLE_JSON_FIELDS, Archive, decode_article
-from .export_rows import (
-    UNKNOWN_DATE,
-    Background,
-    Figures,
-    JsonlEncoder,
-    ParquetBatcher,
-    csv_encoder,
-    day_of,
-    parquet_schema,
-    quote_column,
-    stream,
-    txt_encoder,
-    txt_entry,
-)
-from .export_parallel import NotParallel, ParallelStream, database_file
-from .manifest import (
-    archive_state,
-    file_entry,
-    manifest_path,
-    row_software,
-    runtime_versions,
-    software_versions,
-    write_manifest,
-)
+from .core import ARTICLE_JSON_FIELDS, Archive
+from .manifest import RowTally, export_manifest, manifest_path, write_manifest
+from .select import DEDUP_POLICIES, META_COLUMNS, count_selected, database, iter_batches, iter_selected, select
 
 logger = logging.getLogger(__name__)
 
-__all__ = [
-    "DEDUP_POLICIES",
-    "FORMATS",
-    "PARQUET_BATCH_ROWS",
-    "UNKNOWN_DATE",
-    "article_filename",
-    "count_articles",
-    "export",
-    "format_txt",
-    "iter_articles",
-    "parquet_schema",
-]
+__all__ = ["DEDUP_POLICIES", "FORMATS", "PARQUET_BATCH_ROWS", "UNKNOWN_DATE", "ExportResult", "article_filename",
+           "count_articles", "export_corpus", "format_txt", "iter_articles", "parquet_schema"]
 
 FORMATS = ("jsonl", "csv", "parquet", "txt")
-DEDUP_POLICIES = ("all", "exact", "near")
-# Rows per Parquet row group; a group is also closed early once its titles and texts
-# pass PARQUET_BATCH_BYTES characters (about 1,500 articles of 4.7 KiB), so a few huge
-# articles cannot blow up memory. Not fewer: a Parquet writer keeps every group's
-# metadata until it writes the footer, 26 KB of memory per group here, so 500-row groups
-# made a 1,000,000-article export 53 MB bigger than an empty one (peak RSS 200 MB at
-# 200,000 articles, 280 MB at 1,000,000); ~1,500-row groups cut that to a third, and
-# zstd compresses bigger pages with less CPU (bench/README-export.md).
+# A Parquet row group closes after this many rows, or once its titles and texts pass
+# PARQUET_BATCH_BYTES characters, so a few huge articles cannot blow up memory. Not
+# fewer rows: the writer keeps every group's metadata until it writes the footer.
 PARQUET_BATCH_ROWS = 5000
 PARQUET_BATCH_BYTES = 4 << 20
-# Worker processes of a big export (archive.export_parallel), and from how many articles
-# in the archive (its largest id) they are started when the caller does not say.
+CHECKSUMS_NAME = "SHA256SUMS"
+# Worker processes that read and encode the rows, and from how many articles in the
+# archive (its largest id) they are started when the caller does not say.
 WORKERS = 2
 PARALLEL_MIN_ROWS = 50_000
-CHECKSUMS_NAME = "SHA256SUMS"
+# Stands in for the day in a txt header (and a per-article file name) when published_at is unknown.
+UNKNOWN_DATE = "unknown"
+
+iter_articles = iter_selected
+count_articles = count_selected
 
 _DAY_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_MANIFEST_VERSION = 1
+_TITLE_BREAKS = re.compile(r"\s*[\r\n\u2028\u2029]+\s*")
 
 
-def _database(archive: Archive | sqlite_utils.Database) -> sqlite_utils.Database:
-    if isinstance(archive, sqlite_utils.Database):
-        return archive
-    db = getattr(archive, "db", None)
-    if isinstance(db, sqlite_utils.Database):
-        return db
-    raise TypeError(f"expected an Archive or sqlite_utils.Database, got {type(archive).__name__}")
+# -- encoders: rows (the articles columns, then the selection's meta columns) -> bytes --
 
 
-def _parse_day(value: str | date | None, name: str) -> date | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, date):
-        return value
-    if not isinstance(value, str) or not _DAY_RE.fullmatch(value):
-        raise ValueError(f"{name} must be a day YYYY-MM-DD, not {value!r}")
-    return date.fromisoformat(value)
+@functools.lru_cache(maxsize=4096)
+def _json_value(raw: str | None) -> Any:
+    return None if raw is None else json.loads(raw)
 
 
-# -- selection ------------------------------------------------------------------------
+@functools.lru_cache(maxsize=4096)
+def _jsonl_json_column(raw: str | None) -> bytes:
+    # The decoded value dumped by the standard library: a JSON line is what
+    # json.dumps(decode_article(row), ensure_ascii=False) writes.
+    return json.dumps(_json_value(raw), ensure_ascii=False).encode("utf-8")
 
 
-@dataclass
-class _Selection:
-    """The WHERE clause (on ``articles a``) that picks the exported rows."""
-
-    where: str
-    params: list[Any]
-    filters: dict[str, Any]
-    near_available: bool
+def _jsonl_scalar(value: Any) -> bytes:
+    # orjson spells floats its own way (1e16, not 1e+16).
+    return json.dumps(value).encode("ascii") if type(value) is float else orjson.dumps(value)
 
 
-def _has_near(db: sqlite_utils.Database) -> bool:
-    return "near_duplicate_of" in db["articles"].columns_dict
+def _jsonl_encoder(columns: dict[str, type]) -> Callable[[list[tuple]], bytes]:
+    # orjson writes str and int as json.dumps(..., ensure_ascii=False) does (a test checks
+    # every code point); the separators ", " and ": " come from the template.
+    keys = [json.dumps(name, ensure_ascii=False).replace("%", "%%") for name in columns]
+    template = ("{" + ", ".join(key + ": %s" for key in keys) + "}\n").encode("utf-8")
+    coders = [_jsonl_json_column if name in ARTICLE_JSON_FIELDS else orjson.dumps if kind is str else _jsonl_scalar
+              for name, kind in columns.items()]
+    return lambda rows: b"".join([template % tuple([code(v) for code, v in zip(coders, row)]) for row in rows])
 
 
-def _select(
-    db: sqlite_utils.Database,
-    *,
-    site: str | None = None,
-    language: str | None = None,
-    date_from: str | date | None = None,
-    date_to: str | date | None = None,
-    query: str | None = None,
-    dedup: str = "all",
-    include_duplicates: bool = True,
-    withdrawn: str = "include",
-) -> _Selection:
-    first = _parse_day(date_from, "date_from")
-    last = _parse_day(date_to, "date_to")
-    if dedup not in DEDUP_POLICIES:
-        raise ValueError(f"dedup must be one of {', '.join(DEDUP_POLICIES)}, not {dedup!r}")
-    if not include_duplicates and dedup == "all":
-        dedup = "exact"
-    if query is not None and not query.strip():
-        query = None
-    clauses: list[str] = []
-    params: list[Any] = []
-    if site is not None:
-        clauses.append("a.site = ?")
-        params.append(site)
-    if language is not None:
-        clauses.append("a.language = ?")
-        params.append(language)
-    # Plain string bounds keep the published_at index usable: a value of either form
-    # ("2025-09-12" or "2025-09-12T14:05:00+05:00") sorts between "2025-09-12" and
-    # "2025-09-13".
-    if first is not None:
-        clauses.append("a.published_at >= ?")
-        params.append(first.isoformat())
-    if last is not None:
-        clauses.append("a.published_at < ?")
-        params.append((last + timedelta(days=1)).isoformat())
-    if withdrawn not in ("include", "exclude", "only"):
-        raise ValueError(f"withdrawn must be include, exclude or only, not {withdrawn!r}")
-    if withdrawn != "include":
-        if "withdrawn_at" not in db["articles"].columns_dict:
-            if withdrawn == "only":
-                clauses.append("0")
-        else:
-            clauses.append("a.withdrawn_at IS " + ("NULL" if withdrawn == "exclude" else "NOT NULL"))
-    if query is not None:
-        _check_fts_query(db, query)
-        # "+a.id": not an index term, so the planner keeps reading in published_at order
-        # (a streamed index scan) instead of sorting the matching rows, texts and all.
-        clauses.append("+a.id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)")
-        params.append(query)
-    base = " AND ".join(clauses) or "1"
-    near = _has_near(db)
-    where, all_params = base, list(params)
-    if dedup != "all":
-        # One row per group *among the selected rows*: the group's representative when
-        # it is selected, else the selected member with the lowest id. So a site's or a
-        # month's export keeps a story whose original lies outside the selection.
-        if dedup == "near" and near:
-            group = "coalesce(a.near_duplicate_of, o.near_duplicate_of, o.id)"
-            join = "JOIN articles o ON o.id = coalesce(a.duplicate_of, a.id)"
-        else:
-            if dedup == "near":
-                logger.warning("the archive has no near-duplicate links yet: --dedup near drops exact duplicates only")
-            group = "coalesce(a.duplicate_of, a.id)"
-            join = ""
-        keep = (
-            "SELECT id FROM (SELECT a.id AS id, row_number() OVER ("
-            f"PARTITION BY {group} ORDER BY a.id = {group} DESC, a.id) AS rank "
-            f"FROM articles a {join} WHERE {base}) WHERE rank = 1"
-        )
-        where = f"{base} AND +a.id IN ({keep})"
-        all_params = params + params
-    filters = {
-        "site": site,
-        "language": language,
-        "date_from": first.isoformat() if first else None,
-        "date_to": last.isoformat() if last else None,
-        "query": query,
-        "dedup": dedup,
-    }
-    return _Selection(where, all_params, filters, near)
+def _csv_cell(value: Any) -> str:
+    """One cell as ``csv.writer`` (excel dialect, QUOTE_MINIMAL) writes it: quoted when it
+    holds the delimiter, a quote or a line break, quotes doubled; None empty, others
+    str(). With str methods: the writer's C loop over every character of a text is
+    the slowest step of a CSV export (bench/README-export.md)."""
+    if value is None:
+        return ""
+    if type(value) is not str:
+        value = str(value)
+    if '"' in value:
+        return '"' + value.replace('"', '""') + '"'
+    return '"' + value + '"' if "," in value or "\n" in value or "\r" in value else value
 
 
-def _check_fts_query(db: sqlite_utils.Database, query: str) -> None:
-    # FTS5 reports syntax errors in several wordings ("fts5: syntax error near ...",
-    # "unterminated string"); asking it alone tells them from any other failure.
-    try:
-        db.execute("SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? LIMIT 1", [query]).fetchall()
-    except sqlite3.OperationalError as exc:
-        raise ValueError(f"bad full-text query {query!r}: {exc}") from exc
+@functools.lru_cache(maxsize=4096)
+def _csv_json_column(raw: str | None) -> str:
+    value = _json_value(raw)
+    return "" if value is None else _csv_cell(json.dumps(value, ensure_ascii=False))
 
 
-def _ordered_rows(db: sqlite_utils.Database, selection: _Selection) -> Iterator[dict]:
-    # Two queries instead of ORDER BY published_at IS NULL, ...: "published_at, id" is the
-    # published_at index's own order, so dated rows stream from it without a sort.
-    dated = db.execute(
-        f"SELECT a.* FROM articles a WHERE {selection.where} AND a.published_at IS NOT NULL "
-        "ORDER BY a.published_at, a.id",
-        selection.params,
-    )
-
-    def rows() -> Iterator[dict]:
-        yield from _decoded_rows(dated)
-        undated = db.execute(
-            f"SELECT a.* FROM articles a WHERE {selection.where} AND a.published_at IS NULL ORDER BY a.id",
-            selection.params,
-        )
-        yield from _decoded_rows(undated)
-
-    return rows()
+def _csv_encoder(columns: dict[str, type]) -> tuple[bytes, Callable[[list[tuple]], bytes]]:
+    """The header line (written by ``csv.writer``) and an encoder of row batches."""
+    header = io.StringIO(newline="")
+    csv.writer(header).writerow(list(columns))
+    cells = [_csv_json_column if name in ARTICLE_JSON_FIELDS else _csv_cell for name in columns]
+    return header.getvalue().encode("utf-8"), lambda rows: "".join(
+        [",".join([cell(v) for cell, v in zip(cells, row)]) + "\r\n" for row in rows]).encode("utf-8")
 
 
-def iter_articles(
-    archive: Archive | sqlite_utils.Database,
-    *,
-    site: str | None = None,
-    language: str | None = None,
-    date_from: str | date | None = None,
-    date_to: str | date | None = None,
-    query: str | None = None,
-    dedup: str = "all",
-    include_duplicates: bool = True,
-) -> Iterator[dict]:
-    """Yield article rows (JSON columns decoded) ordered by published_at, then id.
-
-    ``date_from``/``date_to`` are days ``YYYY-MM-DD``, both inclusive, compared with
-    the day written in published_at (the publisher's local day); articles without a
-    published_at are left out when either is given. Undated articles otherwise come
-    last. ``query`` is an FTS5 MATCH expression on title and text (``'форум*'``).
-    ``dedup``: ``all`` keeps every row; ``exact`` keeps one row per group of identical
-    texts; ``near`` one per near-duplicate cluster (exact copies included). Groups are
-    counted among the rows the other filters select. ``include_duplicates=False`` is
-    the older spelling of ``dedup="exact"``.
-    """
-    db = _database(archive)
-    selection = _select(db, site=site, language=language, date_from=date_from, date_to=date_to,
-                        query=query, dedup=dedup, include_duplicates=include_duplicates)
-    # The first query runs now, not on first next(): bad filters fail at the call.
-    return _ordered_rows(db, selection)
+def day_of(published_at: str | None) -> str | None:
+    """The ``YYYY-MM-DD`` that starts ``published_at``, or None."""
+    return published_at[:10] if published_at and _DAY_RE.match(published_at) else None
 
 
-def count_articles(archive: Archive | sqlite_utils.Database, **filters) -> int:
-    """How many rows :func:`iter_articles` would yield for ``filters``."""
-    db = _database(archive)
-    selection = _select(db, **filters)
-    return db.execute(f"SELECT count(*) FROM articles a WHERE {selection.where}",
-                      selection.params).fetchone()[0]
-
-
-def _decoded_rows(cursor) -> Iterator[dict]:
-    columns = [d[0] for d in cursor.description]
-    for values in cursor:
-        yield decode_article(dict(zip(columns, values)))
-
-
-# -- txt ------------------------------------------------------------------------------
-
-
-def _day(published_at: str | None) -> str | None:
-    return day_of(published_at)
+def txt_entry(published_at: str | None, title: str | None, text: str | None) -> str:
+    """One article in the corpus format (see :func:`format_txt`)."""
+    day = day_of(published_at) or UNKNOWN_DATE
+    title = _TITLE_BREAKS.sub(" ", title or "").strip()  # the header stays one line
+    header = f" date {day} {title}" if title else f" date {day}"
+    paragraphs = [line for line in (text or "").splitlines() if line and not line.isspace()]
+    return header + "\n\n" + "".join(p + "\n\n" for p in paragraphs)
 
 
 def format_txt(article: dict) -> str:
@@ -298,6 +148,311 @@ def format_txt(article: dict) -> str:
     """
     return txt_entry(article.get("published_at"), article.get("title"), article.get("text"))
 
+
+def _txt_encoder(rows: list[tuple]) -> bytes:
+    return "".join([txt_entry(row[0], row[1], row[2]) for row in rows]).encode("utf-8")
+
+
+# -- Parquet -------------------------------------------------------------------------
+
+_INT_COLUMNS = ("id", "duplicate_of", "near_duplicate_of", "page_id", "crawl_id")
+_UTC_COLUMNS = ("first_seen_at", "last_seen_at", "updated_at")
+_LIST_COLUMNS = ("categories", "tags")
+
+
+def parquet_schema(columns: dict[str, type]):
+    """The Arrow schema of a Parquet export of ``articles`` with ``columns`` (name -> type).
+
+    ``published_at`` becomes three columns, because one Arrow timestamp column has one
+    zone while publishers write different offsets and sometimes only a day:
+    ``published_at`` timestamp[us, UTC], NULL when only the day (or a time without an
+    offset) is known; ``published_at_local`` the archive's text as it is; and
+    ``published_day`` date32, the publisher's local day. Crawl times are
+    timestamp[us, UTC]; categories and tags list<string>; hreflang
+    list<struct<lang, url>> (a map is not read the same way by every library).
+    """
+    import pyarrow as pa
+
+    utc = pa.timestamp("us", tz="UTC")
+    simple = {int: pa.int64(), float: pa.float64(), bytes: pa.binary()}
+    fields = []
+    for name, kind in columns.items():
+        if name == "published_at":
+            fields += [pa.field("published_at", utc), pa.field("published_at_local", pa.string()),
+                       pa.field("published_day", pa.date32())]
+        elif name in _INT_COLUMNS:
+            fields.append(pa.field(name, pa.int64(), nullable=name != "id"))
+        elif name in _UTC_COLUMNS:
+            fields.append(pa.field(name, utc))
+        elif name in _LIST_COLUMNS:
+            fields.append(pa.field(name, pa.list_(pa.string())))
+        elif name == "hreflang":
+            fields.append(pa.field(name, pa.list_(pa.struct([("lang", pa.string()), ("url", pa.string())]))))
+        else:
+            fields.append(pa.field(name, simple.get(kind, pa.string())))
+    return pa.schema(fields)
+
+
+def _instant(value: str | None) -> datetime | None:
+    """UTC for a timestamp with an offset; None for a day, a naive time, an unparseable
+    value or an instant outside the years 1-9999."""
+    if not value or len(value) <= 10:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+        return moment.astimezone(timezone.utc) if moment.tzinfo is not None else None
+    except (ValueError, OverflowError):  # 0001-01-01T00:00:00+01:00 is in year 0 in UTC
+        return None
+
+
+def _local_day(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(day_of(value) or "")
+    except ValueError:
+        return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _str_list(raw: str | None) -> list[str] | None:
+    value = _json_value(raw)
+    if value is None:
+        return None
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+@functools.lru_cache(maxsize=4096)
+def _hreflang_entries(raw: str | None) -> list[dict] | None:
+    value = _json_value(raw)
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        return [{"lang": str(k), "url": None if v is None else str(v)} for k, v in value.items()]
+    logger.warning("hreflang is not an object: %r", value)
+    return None
+
+
+def _arrow_builder(schema, columns: list[str]) -> Callable[[list[tuple]], Any]:
+    """rows -> an Arrow record batch of ``schema``, built a column at a time."""
+    import pyarrow as pa
+
+    source = {"published_at_local": "published_at", "published_day": "published_at"}
+    convert = {"published_at": _instant, "published_day": _local_day, "hreflang": _hreflang_entries,
+               **dict.fromkeys(_UTC_COLUMNS, _instant), **dict.fromkeys(_LIST_COLUMNS, _str_list)}
+    plan = [(columns.index(source.get(f.name, f.name)), convert.get(f.name), f.type) for f in schema]
+
+    def build(rows: list[tuple]):
+        by_column = list(zip(*rows)) or [()] * len(columns)
+        arrays = [pa.array(by_column[at] if fn is None else list(map(fn, by_column[at])), type=kind)
+                  for at, fn, kind in plan]
+        return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+    return build
+
+
+def _sizer(columns: list[str]) -> Callable[[tuple], int]:
+    sized = [i for i, name in enumerate(columns) if name in ("title", "text")]
+    return lambda row: sum(len(row[i] or "") for i in sized)
+
+
+def _row_groups(batches: Iterable[list[tuple]], size_of: Callable[[tuple], int]) -> Iterator[list[tuple]]:
+    """The Parquet row-group policy: regroup ``batches`` into groups of at most
+    PARQUET_BATCH_ROWS rows that close once their ``size_of`` passes PARQUET_BATCH_BYTES
+    characters. Always at least one group, so an empty export has the schema."""
+    group: list[tuple] = []
+    size, closed = 0, False
+    for rows in batches:
+        for row in rows:
+            group.append(row)
+            size += size_of(row)
+            if len(group) >= PARQUET_BATCH_ROWS or size >= PARQUET_BATCH_BYTES:
+                yield group
+                group, size, closed = [], 0, True
+    if group or not closed:
+        yield group
+
+
+def _merged(group: list[tuple]):
+    """One row group from rows ``(record batch, row index, size)``, slices of consecutive batches."""
+    import pyarrow as pa
+
+    pieces, start = [], 0
+    for k, (batch, _, _) in enumerate(group):
+        if k + 1 == len(group) or group[k + 1][0] is not batch:
+            pieces.append(batch.slice(group[start][1], k + 1 - start))
+            start = k + 1
+    return pieces[0] if len(pieces) == 1 else pa.concat_batches(pieces)
+
+
+def _encoder(fmt: str, columns: dict[str, type]) -> Callable[[list[tuple]], Any]:
+    """rows -> the bytes of ``fmt`` (for Parquet: an Arrow record batch, one row group)."""
+    if fmt == "jsonl":
+        return _jsonl_encoder(columns)
+    if fmt == "csv":
+        return _csv_encoder(columns)[1]
+    if fmt == "txt":
+        return _txt_encoder
+    return _arrow_builder(parquet_schema(columns), list(columns))
+
+
+# -- worker processes ------------------------------------------------------------------
+# Each reads the rows of a batch of ids (listed here in export order) on its own
+# connection and encodes them. One snapshot: while this process holds the write lock
+# (BEGIN IMMEDIATE on a helper connection, so no crawl can commit) it and the workers
+# open their read transactions; then it lets go, milliseconds for a crawl to wait.
+
+LOCK_TIMEOUT = 2.0
+READERS = 6
+START_TIMEOUT = 60.0
+_worker: tuple | None = None
+
+
+def _start_worker(path: str, sql: str, fmt: str, columns: dict[str, type], started) -> None:
+    global _worker
+    # READERS connections read parts of each batch in threads (SQLite releases the GIL):
+    # several page reads in flight when the archive is not in the page cache.
+    conns = [sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False) for _ in range(READERS)]
+    for conn in conns:
+        conn.execute("BEGIN")
+        conn.execute("SELECT 1 FROM articles LIMIT 1").fetchall()  # the snapshot is taken here
+    started.wait(START_TIMEOUT)  # busy until every worker has one: each submit starts a process
+    encode = _encoder(fmt, columns)
+    if fmt == "parquet":  # this process cuts the row groups: it needs the sizes of the rows
+        size_of, build = _sizer(list(columns)), encode
+        encode = lambda rows: (build(rows), list(map(size_of, rows)))  # noqa: E731
+    _worker = (conns, ThreadPoolExecutor(READERS, "export-read"), sql, encode)
+
+
+def _read_and_encode(ids: list[int]) -> tuple[Any, RowTally]:
+    conns, readers, sql, encode = _worker
+    step = -(-len(ids) // len(conns)) or 1
+    parts = [ids[i:i + step] for i in range(0, len(ids), step)]
+    found = {}
+    for part in readers.map(lambda conn, part: conn.execute(sql + "(" + ",".join("?" * len(part)) + ")", part)
+                            .fetchall(), conns, parts):
+        found.update((row[0], row[1:]) for row in part)
+    rows = [found[i] for i in ids]
+    tally = RowTally()
+    tally.add(rows)
+    return encode(rows), tally
+
+
+def _workers(db: sqlite_utils.Database, workers: int | None) -> int:
+    if workers is not None:
+        return max(0, workers)
+    if (os.cpu_count() or 1) < 2:
+        return 0
+    # Starting the pool costs about half a second: worth it for big archives only.
+    largest = db.execute("SELECT max(id) FROM articles").fetchone()[0] or 0
+    return WORKERS if largest >= PARALLEL_MIN_ROWS else 0
+
+
+@contextlib.contextmanager
+def _reading(db: sqlite_utils.Database, count: int, fmt: str, columns: dict[str, type],
+             select_columns: list[str]) -> Iterator[ProcessPoolExecutor | None]:
+    """The export's read transaction, shared with ``count`` worker processes when they
+    can start (yields their pool), else None: this process reads alone."""
+    path = next((file for _, name, file in db.execute("PRAGMA database_list") if name == "main"), None)
+    lock = None
+    if count and path and not db.conn.in_transaction:
+        lock = sqlite3.connect(path, timeout=LOCK_TIMEOUT, isolation_level=None)
+        try:
+            lock.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:  # a long write, a read-only file
+            logger.info("exporting in one process: %s", exc)
+            lock.close()
+            lock = None
+    with _snapshot(db):
+        if lock is None:
+            yield None
+            return
+        try:
+            db.execute("SELECT 1 FROM articles LIMIT 1").fetchall()
+            context = multiprocessing.get_context("forkserver")  # no inherited threads or connections
+            sql = f"SELECT a.id, {', '.join([*select_columns, *META_COLUMNS])} FROM articles a WHERE a.id IN "
+            pool = ProcessPoolExecutor(count, context, initializer=_start_worker,
+                                       initargs=(path, sql, fmt, columns, context.Barrier(count)))
+            with contextlib.ExitStack() as started:
+                started.callback(pool.shutdown, wait=True, cancel_futures=True)
+                for future in [pool.submit(int) for _ in range(count)]:
+                    future.result(timeout=START_TIMEOUT)
+                started.pop_all()
+        finally:
+            lock.rollback()
+            lock.close()
+        try:
+            yield pool
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+# -- outputs ---------------------------------------------------------------------------
+
+
+class _Overlapped:
+    """Hands items to ``consume`` in a thread, one at a time, so writing, hashing and
+    Parquet compression (which release the GIL) overlap with encoding the next batch."""
+
+    def __init__(self, consume: Callable[[Any], Any]) -> None:
+        self._consume = consume
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="export-writer")
+        self._pending: Future | None = None
+
+    def put(self, item: Any) -> None:
+        if self._pending is not None:
+            self._pending.result()
+        self._pending = self._pool.submit(self._consume, item)
+
+    def __enter__(self) -> _Overlapped:
+        return self
+
+    def __exit__(self, exc_type, *_) -> None:
+        self._pool.shutdown(wait=True)
+        if exc_type is None and self._pending is not None:
+            self._pending.result()
+
+
+def _is_binary(out: IO) -> bool:
+    return isinstance(out, (io.RawIOBase, io.BufferedIOBase)) or "b" in getattr(out, "mode", "")
+
+
+@contextlib.contextmanager
+def _binary_output(out: str | os.PathLike | IO) -> Iterator[IO[bytes]]:
+    if isinstance(out, (str, os.PathLike)):
+        path = os.fspath(out)
+        partial = path + ".part"  # renamed at the end: a failed export leaves no complete-looking file
+        try:
+            with open(partial, "wb", buffering=1 << 20) as fh:
+                yield fh
+            os.replace(partial, path)
+        finally:
+            if os.path.exists(partial):
+                os.remove(partial)
+    elif _is_binary(out):
+        yield out
+    elif hasattr(out, "buffer"):  # sys.stdout
+        out.flush()
+        yield out.buffer
+    else:
+        raise TypeError("this format writes bytes: give a path or a binary file")
+
+
+@contextlib.contextmanager
+def _byte_sink(out: str | os.PathLike | IO, digest) -> Iterator[Callable[[bytes], None]]:
+    """write(bytes) into ``out`` (hashed into ``digest``); a text stream such as
+    io.StringIO or sys.stdout gets the characters instead."""
+    if not isinstance(out, (str, os.PathLike)) and not _is_binary(out):
+        yield lambda data: out.write(str(data, "utf-8"))
+        return
+
+    def write(data: bytes) -> None:
+        digest.update(data)
+        raw.write(data)
+
+    with _binary_output(out) as raw, _Overlapped(write) as writer:
+        yield writer.put
+
+
+# -- txt, one file per article ------------------------------------------------------------
 
 _SLUG_CHARS = 60
 _SLUG_BYTES = 120
@@ -315,13 +470,11 @@ def article_filename(article: dict) -> str:
     be a Windows device name (CON, NUL, COM1) or a hidden file, and sorting the
     names sorts the files by day, then id.
     """
-    day = _day(article.get("published_at")) or UNKNOWN_DATE
-    words = re.findall(r"\w+", unicodedata.normalize("NFKC", article.get("title") or "").lower())
-    slug = "-".join(words)
+    day = day_of(article.get("published_at")) or UNKNOWN_DATE
+    slug = "-".join(re.findall(r"\w+", unicodedata.normalize("NFKC", article.get("title") or "").lower()))
     if len(slug) > _SLUG_CHARS:
         slug = slug[:_SLUG_CHARS + 1]
-        # End on a whole word when that keeps a useful part of the title.
-        cut = slug.rfind("-")
+        cut = slug.rfind("-")  # end on a whole word when that keeps a useful part of the title
         slug = slug[:cut] if cut >= _SLUG_CHARS // 2 else slug[:_SLUG_CHARS]
     while len(slug.encode("utf-8")) > _SLUG_BYTES:
         slug = slug[:-1]
@@ -332,12 +485,9 @@ def article_filename(article: dict) -> str:
 def _replaceable_dir(path: str) -> bool:
     """True when ``path`` holds nothing but an earlier per-article export."""
     with os.scandir(path) as entries:
-        for entry in entries:
-            if entry.is_symlink() or not entry.is_file():
-                return False
-            if entry.name != CHECKSUMS_NAME and not _ARTICLE_FILE_RE.fullmatch(entry.name):
-                return False
-    return True
+        return all(not entry.is_symlink() and entry.is_file()
+                   and (entry.name == CHECKSUMS_NAME or _ARTICLE_FILE_RE.fullmatch(entry.name))
+                   for entry in entries)
 
 
 @contextlib.contextmanager
@@ -357,8 +507,7 @@ def _staged_dir(target: str) -> Iterator[str]:
     parent = os.path.dirname(target)
     os.makedirs(parent, exist_ok=True)
     staging = tempfile.mkdtemp(prefix=os.path.basename(target) + ".", suffix=".part", dir=parent)
-    # mkdtemp makes it private (0700); the corpus directory gets the usual permissions.
-    umask = os.umask(0)
+    umask = os.umask(0)  # mkdtemp makes it private (0700); the corpus gets the usual permissions
     os.umask(umask)
     os.chmod(staging, 0o777 & ~umask)
     try:
@@ -375,18 +524,13 @@ def _staged_dir(target: str) -> Iterator[str]:
             shutil.rmtree(staging)
 
 
-def _write_per_article(batches: Iterator[list[tuple]], directory: str, tick: Callable[[int], None]) -> int:
-    """One txt file per article in ``directory``, plus ``SHA256SUMS`` (``sha256sum -c``).
-
-    Rows are ``(id, published_at, title, text, ...)``.
-    """
-    count = 0
+def _write_per_article(batches: Iterator[list[tuple]], directory: str) -> None:
+    """One txt file per row ``(id, published_at, title, text, ...)``, and ``SHA256SUMS``."""
     root = os.path.realpath(directory)
     with open(os.path.join(directory, CHECKSUMS_NAME), "w", encoding="utf-8", newline="\n") as sums:
         for rows in batches:
             for row in rows:
-                article = {"id": row[0], "published_at": row[1], "title": row[2]}
-                name = article_filename(article)
+                name = article_filename({"id": row[0], "published_at": row[1], "title": row[2]})
                 path = os.path.join(directory, name)
                 # The name is built to be safe; this check keeps it so if that code changes.
                 if os.path.dirname(os.path.realpath(path)) != root:
@@ -395,256 +539,6 @@ def _write_per_article(batches: Iterator[list[tuple]], directory: str, tick: Cal
                 with open(path, "xb") as fh:  # "x": two articles can never share a file
                     fh.write(data)
                 sums.write(f"{hashlib.sha256(data).hexdigest()}  {name}\n")
-            count += len(rows)
-            tick(len(rows))
-    return count
-
-
-# -- outputs --------------------------------------------------------------------------
-
-# Output buffer: each batch is one write() of a few MB, so this only gathers the odd
-# small write (a CSV header).
-_BUFFER_BYTES = 1 << 20
-
-
-def _is_binary(out: IO) -> bool:
-    return isinstance(out, (io.RawIOBase, io.BufferedIOBase)) or "b" in getattr(out, "mode", "")
-
-
-class _Sink:
-    """Where the encoded batches go: bytes to a file or binary stream, text otherwise.
-
-    Bytes are written (and a file hashed, so the manifest need not read it again) by a
-    :class:`~archive.export_rows.Background` thread while the next batch is encoded.
-    """
-
-    def __init__(self, binary: IO[bytes] | None, text: IO[str] | None, hashed: bool) -> None:
-        self._binary, self._text = binary, text
-        self._digest = hashlib.sha256() if hashed else None
-        self._writer = Background(self._write_bytes) if binary is not None else None
-
-    def _write_bytes(self, item: tuple[bytes | memoryview, Callable | None]) -> None:
-        data, done = item
-        if self._digest is not None:
-            self._digest.update(data)
-        self._binary.write(data)
-        if done is not None:
-            done(data)
-
-    def write(self, data: bytes | memoryview, done: Callable | None = None) -> None:
-        """Write ``data``; then call ``done(data)`` (the buffer may be reused after that)."""
-        if self._writer is not None:
-            self._writer.put((data, done))
-        else:
-            # A text stream chosen by the caller (io.StringIO, sys.stdout): it encodes.
-            self._text.write(str(data, "utf-8"))
-            if done is not None:
-                done(data)
-
-    def __enter__(self) -> _Sink:
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        if self._writer is not None:
-            self._writer.__exit__(*exc_info)
-
-    def sha256(self) -> str | None:
-        return self._digest.hexdigest() if self._digest is not None else None
-
-
-@contextlib.contextmanager
-def _binary_output(out: str | os.PathLike | IO) -> Iterator[IO[bytes]]:
-    if isinstance(out, (str, os.PathLike)):
-        path = os.fspath(out)
-        partial = path + ".part"
-        # Written aside and renamed at the end: a failed export leaves no half file
-        # that looks complete.
-        try:
-            with open(partial, "wb", buffering=_BUFFER_BYTES) as fh:
-                yield fh
-            os.replace(partial, path)
-        finally:
-            if os.path.exists(partial):
-                os.remove(partial)
-    elif _is_binary(out):
-        yield out
-    elif hasattr(out, "buffer"):  # sys.stdout
-        out.flush()
-        yield out.buffer
-    else:
-        raise TypeError("this format writes bytes: give a path or a binary file")
-
-
-@contextlib.contextmanager
-def _byte_sink(out: str | os.PathLike | IO) -> Iterator[_Sink]:
-    """A :class:`_Sink` for ``out``: a path or binary stream gets the bytes as they are;
-    a text stream (sys.stdout, io.StringIO) gets them decoded, as before."""
-    if isinstance(out, (str, os.PathLike)) or _is_binary(out):
-        with _binary_output(out) as raw, _Sink(raw, None, hashed=isinstance(out, (str, os.PathLike))) as sink:
-            yield sink
-    else:
-        yield _Sink(None, out, hashed=False)
-
-
-# -- writers --------------------------------------------------------------------------
-
-
-def _text_columns(columns: dict[str, type]) -> list[str]:
-    return [quote_column(name) for name in columns]
-
-
-def _write_jsonl(open_stream, sink: _Sink, columns: dict[str, type], tick) -> int:
-    encode = JsonlEncoder(list(columns), list(columns.values()), ARTICLE_JSON_FIELDS)
-    count = 0
-    for rows in open_stream(_text_columns(columns)):
-        sink.write(encode(rows))
-        count += len(rows)
-        tick(len(rows))
-    return count
-
-
-def _write_csv(open_stream, sink: _Sink, columns: dict[str, type], tick) -> int:
-    header, encode = csv_encoder(list(columns), ARTICLE_JSON_FIELDS)
-    sink.write(header.encode("utf-8"))
-    count = 0
-    for rows in open_stream(_text_columns(columns)):
-        sink.write(encode(rows).encode("utf-8"))
-        count += len(rows)
-        tick(len(rows))
-    return count
-
-
-def _write_txt(open_stream, sink: _Sink, columns: dict[str, type], tick) -> int:
-    count = 0
-    for rows in open_stream(["a.published_at", "a.title", "a.text"]):
-        sink.write(txt_encoder(rows).encode("utf-8"))
-        count += len(rows)
-        tick(len(rows))
-    return count
-
-
-_WRITERS = {"jsonl": _write_jsonl, "csv": _write_csv, "txt": _write_txt}
-
-
-def _write_parquet(open_stream, sink: IO[bytes], columns: dict[str, type], tick) -> int:
-    import pyarrow.parquet as pq
-
-    schema = parquet_schema(columns)
-    build = ParquetBatcher(schema, list(columns))
-    sized = [i for i, name in enumerate(columns) if name in ("title", "text")]
-    limit_rows, limit_chars = PARQUET_BATCH_ROWS, PARQUET_BATCH_BYTES
-    count = 0
-    # zstd: text compresses ~3x better than with the default snappy, and every reader
-    # (pandas, polars, datasets, duckdb) supports it. Compressing and writing a row
-    # group (GIL released) overlaps with building the next one; one group waits at
-    # most (peak RSS 174-200 MB at 50,000 and 200,000 articles; two waiting: no faster).
-    with (pq.ParquetWriter(sink, schema, compression="zstd") as parquet,
-          Background(parquet.write_batch, depth=1) as writer):
-        batch: list[tuple] = []
-        size = 0
-        for rows in open_stream(_text_columns(columns)):
-            for row in rows:
-                # A row group closes after PARQUET_BATCH_ROWS rows or once its titles
-                # and texts pass PARQUET_BATCH_BYTES characters.
-                batch.append(row)
-                for i in sized:
-                    size += len(row[i] or "")
-                if len(batch) >= limit_rows or size >= limit_chars:
-                    writer.put(build(batch))
-                    batch, size = [], 0
-            count += len(rows)
-            tick(len(rows))
-        if batch or count == 0:
-            # An empty export still writes one (empty) row group: readers then see the schema.
-            writer.put(build(batch))
-    return count
-
-
-def _write_encoded(batches, sink: _Sink, header: bytes | None, tick) -> int:
-    """Write batches a :class:`~archive.export_parallel.ParallelStream` encoded."""
-    if header is not None:
-        sink.write(header)
-    count = 0
-    for rows, payload, _ in batches:
-        sink.write(payload, batches.recycle)
-        count += rows
-        tick(rows)
-    return count
-
-
-def _write_parquet_batches(batches, sink: IO[bytes], columns: dict[str, type], tick) -> int:
-    """Parquet from Arrow batches a :class:`~archive.export_parallel.ParallelStream` built,
-    regrouped into the row groups of :func:`_write_parquet` (same rule, same bytes)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    schema = parquet_schema(columns)
-    limit_rows, limit_chars = PARQUET_BATCH_ROWS, PARQUET_BATCH_BYTES
-    count = 0
-
-    def group(pieces: list) -> Any:
-        if len(pieces) == 1:
-            return pieces[0]
-        if not pieces:
-            return pa.RecordBatch.from_arrays([pa.array([], type=f.type) for f in schema], schema=schema)
-        return pa.concat_batches(pieces)
-
-    with (pq.ParquetWriter(sink, schema, compression="zstd") as parquet,
-          Background(parquet.write_batch, depth=1) as writer):
-        pieces: list = []
-        held, size = 0, 0
-        for rows, payload, sizes in batches:
-            batch = pa.ipc.read_record_batch(pa.py_buffer(payload), schema)
-            start = 0
-            for i, chars in enumerate(memoryview(sizes).cast("q")):
-                held += 1
-                size += chars
-                if held >= limit_rows or size >= limit_chars:
-                    pieces.append(batch.slice(start, i + 1 - start))
-                    writer.put(group(pieces))
-                    pieces, held, size = [], 0, 0
-                    start = i + 1
-            if start < rows:
-                pieces.append(batch.slice(start) if start else batch)
-            count += rows
-            tick(rows)
-        if pieces or count == 0:
-            writer.put(group(pieces))
-    return count
-
-
-def _parallel_workers(db: sqlite_utils.Database, workers: int | None) -> int:
-    """How many worker processes an export of ``db`` uses: 0 for none."""
-    if workers is None and os.environ.get("CRAWLER_EXPORT_WORKERS", "").strip().isdigit():
-        workers = int(os.environ["CRAWLER_EXPORT_WORKERS"])
-    if workers is not None:
-        return max(0, workers)
-    if (os.cpu_count() or 1) < 2:
-        return 0
-    # Starting the workers costs about half a second (imports): worth it for big archives only.
-    largest = db.execute("SELECT max(id) FROM articles").fetchone()[0] or 0
-    return WORKERS if largest >= PARALLEL_MIN_ROWS else 0
-
-
-def _whole_archive(selection: _Selection) -> bool:
-    """Whether the export reads (nearly) every article: no filter but deduplication."""
-    return all(selection.filters.get(name) is None for name in ("site", "language", "date_from", "date_to", "query"))
-
-
-def _start_parallel(db, selection, fmt, columns, figures, workers) -> ParallelStream | None:
-    path = database_file(db.conn)
-    if path is None or workers < 1:
-        return None
-    select = ["a.published_at", "a.title", "a.text"] if fmt == "txt" else _text_columns(columns)
-    parallel = ParallelStream(db.conn, path, selection.where, selection.params, fmt, columns,
-                              ARTICLE_JSON_FIELDS, select, figures, workers=workers,
-                              warm_up=_whole_archive(selection))
-    try:
-        parallel.start()
-    except NotParallel as exc:
-        logger.info("exporting in one process: %s", exc)
-        return None
-    return parallel
 
 
 # -- export ---------------------------------------------------------------------------
@@ -661,11 +555,8 @@ class ExportResult:
 
 @contextlib.contextmanager
 def _snapshot(db: sqlite_utils.Database) -> Iterator[None]:
-    """Read the data and the manifest's figures from one snapshot of the archive.
-
-    In WAL mode a crawl may commit while an export runs; inside one read transaction
-    the export sees none of it, so its counts and its rows agree.
-    """
+    """One read transaction, so the rows and the manifest's counts agree while a crawl
+    commits in WAL mode."""
     if db.conn.in_transaction:
         yield
         return
@@ -677,7 +568,7 @@ def _snapshot(db: sqlite_utils.Database) -> Iterator[None]:
             db.execute("COMMIT")
 
 
-def _progress(total: int, enabled: bool):
+def _progress(total: int, enabled: bool | Callable[[int], None]):
     """A rich progress bar on stderr advanced by ``tick(rows)``, or a no-op; a callable
     ``progress`` is the tick itself (the CLI's status lines when not on a terminal)."""
     if callable(enabled):
@@ -689,9 +580,8 @@ def _progress(total: int, enabled: bool):
 
     @contextlib.contextmanager
     def bar():
-        progress = Progress(TextColumn("exporting"), BarColumn(), MofNCompleteColumn(),
-                            TimeRemainingColumn(), console=Console(stderr=True))
-        with progress:
+        with Progress(TextColumn("exporting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                      console=Console(stderr=True)) as progress:
             task = progress.add_task("export", total=total)
             yield lambda rows: progress.advance(task, rows)
 
@@ -709,123 +599,105 @@ def export_corpus(
     workers: int | None = None,
     **filters,
 ) -> ExportResult:
-    """Write the articles selected by ``filters`` (see :func:`iter_articles`) to ``out``.
+    """Write the articles selected by ``filters`` (see :func:`archive.select.select`) to ``out``.
 
     ``fmt`` is ``jsonl``, ``csv``, ``parquet`` or ``txt``. ``out`` is a path, or an open
     file (text or binary; Parquet needs binary or ``sys.stdout``). ``per_article``
     (txt only): ``out`` is a directory that receives one file per article
     (:func:`article_filename`) and a ``SHA256SUMS``. ``manifest``: True writes
     ``<out>.manifest.json`` beside a path (nothing for an open file), a path writes it
-    there, False writes none. ``progress`` shows a bar on stderr. ``workers``: worker
-    processes that read and encode (:mod:`archive.export_parallel`; same bytes); None
-    starts :data:`WORKERS` for an archive of :data:`PARALLEL_MIN_ROWS` articles or more,
-    0 exports in this process.
+    there, False writes none. ``progress`` shows a bar on stderr. ``workers``: processes
+    that encode the rows this one reads (the same bytes); None starts :data:`WORKERS`
+    for an archive of :data:`PARALLEL_MIN_ROWS` articles or more, 0 none.
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
     is_path = isinstance(out, (str, os.PathLike))
     if per_article and (fmt != "txt" or not is_path):
         raise ValueError("one file per article needs the txt format and a directory path")
-    db = _database(archive)
-    selection = _select(db, **filters)
+    db = database(archive)
+    selection = select(db, **filters)
     columns = dict(db["articles"].columns_dict)
+    all_columns = ["a.[" + name.replace("]", "]]") + "]" for name in columns]
+    tally = RowTally()
     result = ExportResult(rows=0)
-    figures = Figures()
+    digest = hashlib.sha256()
+    size_of = _sizer(list(columns))
+    select_columns = ["a.published_at", "a.title", "a.text"] if fmt == "txt" else all_columns
+    count = 0 if per_article else _workers(db, workers)
+    with _reading(db, count, fmt, columns, select_columns) as pool:
+        total = count_selected(db, **filters) if progress else 0  # the bar needs it first
+        with _progress(total, progress) as tick:
 
-    def open_stream(select: list[str]) -> Iterator[list[tuple]]:
-        return stream(db.conn, selection.where, selection.params, select, figures)
+            def batches(select: list[str]) -> Iterator[list[tuple]]:
+                for rows in iter_batches(db, selection, select):
+                    tally.add(rows)
+                    tick(len(rows))
+                    yield rows
 
-    sha256 = None
-    # Workers can share the snapshot only if this connection has not read in it yet.
-    shareable = not db.conn.in_transaction and not per_article
-    count_workers = _parallel_workers(db, workers) if shareable else 0
-    with _snapshot(db), contextlib.ExitStack() as stack:
-        parallel = None
-        if shareable:
-            parallel = _start_parallel(db, selection, fmt, columns, figures, count_workers)
-            if parallel is not None:
-                stack.enter_context(parallel)
-        # The bar needs the total first; the manifest's figures are counted on the way.
-        total = count_articles(db, **filters) if progress else None
-        with _progress(total or 0, progress) as tick:
-            if parallel is not None and fmt == "parquet":
-                with _binary_output(out) as raw:
-                    result.rows = _write_parquet_batches(parallel, raw, columns, tick)
-            elif parallel is not None:
-                header = csv_encoder(list(columns), ARTICLE_JSON_FIELDS)[0].encode("utf-8") if fmt == "csv" else None
-                with _byte_sink(out) as sink:
-                    result.rows = _write_encoded(parallel, sink, header, tick)
-                sha256 = sink.sha256()
-            elif per_article:
+            def encoded() -> Iterator[Any]:
+                """The payloads of the export in order, encoded here or by the pool."""
+                if pool is None:
+                    source = batches(select_columns)
+                    yield from map(_encoder(fmt, columns), _row_groups(source, size_of) if fmt == "parquet" else source)
+                    return
+                if fmt != "parquet":
+                    yield from pooled()
+                    return
+                # Parquet: the workers' batches (with the sizes of their rows) regrouped here.
+                rows = ([(batch, i, size) for i, size in enumerate(sizes)] for batch, sizes in pooled())
+                empty = _encoder(fmt, columns)
+                for group in _row_groups(rows, itemgetter(2)):
+                    yield _merged(group) if group else empty([])
+
+            def pooled() -> Iterator[Any]:
+                """The workers read the rows; here only their ids are listed."""
+                pending: deque[Future] = deque()
+                for rows in iter_batches(db, selection, ["a.id"], meta=False):
+                    pending.append(pool.submit(_read_and_encode, [row[0] for row in rows]))
+                    while pending and (len(pending) > 3 * count or pending[0].done()):
+                        yield finish(pending.popleft())
+                while pending:
+                    yield finish(pending.popleft())
+
+            def finish(future: Future) -> Any:
+                payload, part = future.result()
+                tally.merge(part)
+                tick(part.rows)
+                return payload
+
+            if per_article:
                 target = os.fspath(out).rstrip("/" + os.sep)
                 with _staged_dir(target) as staging:
-                    result.rows = _write_per_article(
-                        open_stream(["a.id", "a.published_at", "a.title", "a.text"]), staging, tick)
+                    _write_per_article(batches(["a.id", "a.published_at", "a.title", "a.text"]), staging)
                 result.files = [os.path.join(target, CHECKSUMS_NAME)]
             elif fmt == "parquet":
-                with _binary_output(out) as raw:
-                    result.rows = _write_parquet(open_stream, raw, columns, tick)
+                import pyarrow.parquet as pq
+
+                schema = parquet_schema(columns)
+                # zstd: text compresses about 3x better than with snappy; every reader supports it.
+                with (_binary_output(out) as raw, pq.ParquetWriter(raw, schema, compression="zstd") as parquet,
+                      _Overlapped(parquet.write_batch) as writer):
+                    for batch in encoded():
+                        writer.put(batch)
             else:
-                with _byte_sink(out) as sink:
-                    result.rows = _WRITERS[fmt](open_stream, sink, columns, tick)
-                sha256 = sink.sha256()
-        if total is not None and total != result.rows:  # pragma: no cover - a bug
-            raise RuntimeError(f"exported {result.rows} rows but counted {total}")
+                with _byte_sink(out, digest) as write:
+                    if fmt == "csv":
+                        write(_csv_encoder(columns)[0])
+                    for data in encoded():
+                        write(data)
+        result.rows = tally.rows
         if is_path and not per_article:
             result.files = [os.fspath(out)]
-        target_manifest = _manifest_target(out, manifest, is_path)
+        target_manifest = (None if manifest is False or manifest is None
+                           else (manifest_path(out) if is_path else None) if manifest is True
+                           else os.fspath(manifest))
         if target_manifest is not None:
-            known = {os.path.abspath(result.files[0]): sha256} if sha256 and result.files else {}
-            document = _manifest(archive, db, fmt, per_article, selection, figures.as_dict(), result.files,
-                                 os.path.dirname(os.path.abspath(target_manifest)), known)
+            hashed = {} if per_article or fmt == "parquet" or not is_path else {os.path.abspath(out): digest.hexdigest()}
+            document = export_manifest(archive, db, fmt, per_article, selection, tally, result.files,
+                                       os.path.dirname(os.path.abspath(target_manifest)), hashed,
+                                       {"row_group_rows": PARQUET_BATCH_ROWS})
             write_manifest(document, target_manifest)
             result.manifest = target_manifest
     logger.info("exported %d articles as %s%s", result.rows, fmt, " (one file each)" if per_article else "")
     return result
-
-
-def _manifest_target(out, manifest, is_path: bool) -> str | None:
-    if manifest is False or manifest is None:
-        return None
-    if manifest is True:
-        return manifest_path(out) if is_path else None
-    return os.fspath(manifest)
-
-
-def _manifest(archive, db, fmt, per_article, selection, figures, files, base, known) -> dict[str, Any]:
-    path = getattr(archive, "path", None)
-    if path is None:
-        path = db.execute("PRAGMA database_list").fetchone()[2]
-    document: dict[str, Any] = {
-        "manifest_version": _MANIFEST_VERSION,
-        "format": fmt,
-        "layout": "one file per article" if per_article else "one file",
-        "filters": selection.filters,
-        "order": "published_at as text (the publisher's local time), then id; undated articles last",
-        "rows": figures["rows"],
-        "rows_by_site": figures["rows_by_site"],
-        "rows_by_language": figures["rows_by_language"],
-        "published": figures["published"],
-        "files": [file_entry(f, base, sha256=known.get(os.path.abspath(f))) for f in files],
-        "archive": {"path": path, **archive_state(db),
-                    "near_duplicate_links": selection.near_available},
-        "software": {
-            "export": {**software_versions(), **runtime_versions()},
-            "rows": row_software(db, figures["per_crawl"]),
-        },
-    }
-    if per_article:
-        document["article_files"] = figures["rows"]
-    if fmt == "parquet":
-        document["parquet"] = {
-            "published_at": "timestamp[us, UTC]; NULL when the archive has only a day or no offset",
-            "published_at_local": "the archive's published_at text, with the publisher's offset",
-            "published_day": "date: the publisher's local day",
-            "row_group_rows": PARQUET_BATCH_ROWS,
-        }
-    return document
-
-
-def export(archive: Archive | sqlite_utils.Database, fmt: str, out: str | os.PathLike | IO, **options) -> int:
-    """:func:`export_corpus`, returning the number of articles written."""
-    return export_corpus(archive, fmt, out, **options).rows

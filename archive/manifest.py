@@ -20,27 +20,21 @@ import logging
 import os
 import platform
 import sqlite3
+from collections import Counter
 from collections.abc import Iterable
 from importlib import metadata
+from operator import itemgetter
 from typing import IO, Any
 
 import sqlite_utils
 
 logger = logging.getLogger(__name__)
 
-__all__ = [
-    "MANIFEST_SUFFIX",
-    "SOFTWARE",
-    "archive_state",
-    "file_entry",
-    "manifest_path",
-    "row_software",
-    "sha256_file",
-    "software_versions",
-    "write_manifest",
-]
+__all__ = ["MANIFEST_SUFFIX", "SOFTWARE", "RowTally", "archive_state", "export_manifest", "file_entry",
+           "manifest_path", "row_software", "software_versions", "write_manifest"]
 
 MANIFEST_SUFFIX = ".manifest.json"
+MANIFEST_VERSION = 1
 # Distributions whose versions decide what an export contains: the project (exports,
 # schema), the extractor and the date parser (the rows' text and dates).
 SOFTWARE = ("news-archive-crawler", "trafilatura", "dateparser", "htmldate", "sqlite-utils", "pyarrow")
@@ -57,96 +51,69 @@ def software_versions(names: Iterable[str] = SOFTWARE) -> dict[str, str | None]:
     return versions
 
 
-def runtime_versions() -> dict[str, str]:
-    return {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version}
-
-
 def manifest_path(out: str | os.PathLike) -> str:
     """Where the manifest of an export written to ``out`` goes (a directory's sits beside it)."""
     return os.fspath(out).rstrip("/" + os.sep) + MANIFEST_SUFFIX
 
 
-def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def file_entry(path: str | os.PathLike, base: str | os.PathLike, sha256: str | None = None) -> dict[str, Any]:
-    """A manifest ``files`` entry: the path relative to the manifest's folder, size, sha256.
-
-    ``sha256``: the digest when the caller hashed the bytes as it wrote them (the file
-    is then not read again); otherwise the file is hashed here.
-    """
+    """A ``files`` entry: the path relative to the manifest's folder, size, and sha256
+    (hashed here unless the caller hashed the bytes as it wrote them)."""
     path = os.fspath(path)
-    return {
-        "path": os.path.relpath(path, os.fspath(base)).replace(os.sep, "/"),
-        "bytes": os.path.getsize(path),
-        "sha256": sha256 or sha256_file(path),
-    }
+    if sha256 is None:
+        digest = hashlib.sha256()
+        with open(path, "rb") as fh:
+            while block := fh.read(1 << 20):
+                digest.update(block)
+        sha256 = digest.hexdigest()
+    return {"path": os.path.relpath(path, os.fspath(base)).replace(os.sep, "/"), "bytes": os.path.getsize(path),
+            "sha256": sha256}
 
 
 def archive_state(db: sqlite_utils.Database) -> dict[str, Any]:
     """What the archive looked like when exported: schema, size, last crawl."""
-    schema = db.execute("PRAGMA user_version").fetchone()[0]
-    total = db.execute("SELECT count(*) FROM articles").fetchone()[0]
-    last = None
+    last = finished = None
     if db["crawls"].exists():
-        row = db.execute(
-            "SELECT id, started_at, finished_at, status FROM crawls ORDER BY id DESC LIMIT 1"
-        ).fetchone()
-        if row:
-            last = dict(zip(("id", "started_at", "finished_at", "status"), row))
+        row = db.execute("SELECT id, started_at, finished_at, status FROM crawls ORDER BY id DESC LIMIT 1").fetchone()
+        last = row and dict(zip(("id", "started_at", "finished_at", "status"), row))
         finished = db.execute("SELECT max(finished_at) FROM crawls").fetchone()[0]
-    else:
-        finished = None
     return {
-        "schema_version": schema,
-        "articles": total,
+        "schema_version": db.execute("PRAGMA user_version").fetchone()[0],
+        "articles": db.execute("SELECT count(*) FROM articles").fetchone()[0],
         "last_crawl": last,
-        # The last completed crawl; differs from last_crawl while one is running.
-        "last_crawl_finished_at": finished,
+        "last_crawl_finished_at": finished,  # the last completed crawl; differs from last_crawl while one runs
     }
 
 
-def _crawl_versions(db: sqlite_utils.Database, crawl_ids: Iterable[int]) -> dict[int, dict | None]:
-    found: dict[int, dict | None] = {}
-    for crawl_id in crawl_ids:
-        row = db.execute("SELECT settings FROM crawls WHERE id = ?", [crawl_id]).fetchone()
-        versions = None
-        if row and row[0]:
-            try:
-                versions = json.loads(row[0]).get("versions")
-            except (ValueError, AttributeError):
-                logger.warning("crawl %s has unreadable settings", crawl_id)
-        found[crawl_id] = versions if isinstance(versions, dict) else None
-    return found
+def _crawl_versions(db: sqlite_utils.Database, crawl_id: int) -> dict | None:
+    row = db.execute("SELECT settings FROM crawls WHERE id = ?", [crawl_id]).fetchone()
+    versions = None
+    if row and row[0]:
+        try:
+            versions = json.loads(row[0]).get("versions")
+        except (ValueError, AttributeError):
+            logger.warning("crawl %s has unreadable settings", crawl_id)
+    return versions if isinstance(versions, dict) else None
 
 
 def row_software(db: sqlite_utils.Database, rows_per_crawl: dict[int | None, int]) -> list[dict[str, Any]]:
     """Group exported rows by the software versions that extracted them.
 
     ``rows_per_crawl`` maps the crawl whose fetch the row's current text comes from
-    (None when unknown) to a row count. Crawls that recorded no versions (older
-    crawls, or rows stored through the Python API) are grouped under ``versions: null``.
+    (None when unknown) to a row count. Crawls that recorded no versions (rows stored
+    through the Python API, say) are grouped under ``versions: null``.
     """
-    known = _crawl_versions(db, sorted(k for k in rows_per_crawl if k is not None))
     groups: dict[str, dict[str, Any]] = {}
     for crawl_id, count in rows_per_crawl.items():
-        versions = known.get(crawl_id) if crawl_id is not None else None
-        key = json.dumps(versions, sort_keys=True)
-        group = groups.setdefault(key, {"versions": versions, "crawls": [], "rows": 0})
+        versions = None if crawl_id is None else _crawl_versions(db, crawl_id)
+        group = groups.setdefault(json.dumps(versions, sort_keys=True), {"versions": versions, "crawls": [], "rows": 0})
         if crawl_id is not None:
             group["crawls"].append(crawl_id)
         group["rows"] += count
-    result = list(groups.values())
-    for group in result:
+    for group in groups.values():
         group["crawls"].sort()
     # Most rows first, then a stable tie-break: the manifest must not depend on dict order.
-    result.sort(key=lambda g: (-g["rows"], json.dumps(g["versions"], sort_keys=True)))
-    return result
+    return [groups[key] for key in sorted(groups, key=lambda key: (-groups[key]["rows"], key))]
 
 
 def write_manifest(manifest: dict[str, Any], target: str | os.PathLike | IO[str]) -> None:
@@ -155,12 +122,100 @@ def write_manifest(manifest: dict[str, Any], target: str | os.PathLike | IO[str]
     if not isinstance(target, (str, os.PathLike)):
         target.write(text)
         return
-    path = os.fspath(target)
-    partial = path + ".part"
+    partial = os.fspath(target) + ".part"
     try:
         with open(partial, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
-        os.replace(partial, path)
+        os.replace(partial, target)
     finally:
         if os.path.exists(partial):
             os.remove(partial)
+
+
+def _sql_order(key: Any) -> tuple:
+    # SQLite's ORDER BY: NULL, numbers, text, blobs.
+    if key is None:
+        return (0, 0)
+    return (1, key) if isinstance(key, (int, float)) else (2 if isinstance(key, str) else 3, key)
+
+
+class RowTally:
+    """What the manifest says about the exported rows, counted as batches stream by.
+
+    Rows end with :data:`archive.select.META_COLUMNS` (site, language, published_at,
+    crawl) and come in export order.
+    """
+
+    _group = staticmethod(itemgetter(-4, -3, -1))
+
+    def __init__(self) -> None:
+        self.rows = self.undated = 0
+        self.first: str | None = None
+        self.last: str | None = None
+        self.groups: Counter[tuple] = Counter()
+
+    def add(self, rows: list[tuple]) -> None:
+        if not rows:
+            return
+        published = [row[-2] for row in rows]
+        undated = published.count(None)
+        self.rows += len(rows)
+        self.undated += undated
+        self.groups.update(map(self._group, rows))
+        if undated < len(rows):  # dated rows come first in export order
+            if self.first is None:
+                self.first = published[0]
+            self.last = published[len(rows) - undated - 1]
+
+    def merge(self, other: RowTally) -> None:
+        """Count what ``other`` counted of the rows that follow."""
+        self.rows += other.rows
+        self.undated += other.undated
+        self.groups.update(other.groups)
+        if other.first is not None:
+            if self.first is None:
+                self.first = other.first
+            self.last = other.last
+
+    def count_by(self, part: int) -> dict[Any, int]:
+        """Rows per value of one part of the group key, in SQL order of the values."""
+        counts: Counter[Any] = Counter()
+        for group, n in self.groups.items():
+            counts[group[part]] += n
+        return {key: counts[key] for key in sorted(counts, key=_sql_order)}
+
+
+def _keyed(counts: dict[Any, int]) -> dict[str, int]:
+    return {"null" if key is None else str(key): n for key, n in counts.items()}
+
+
+def export_manifest(archive, db: sqlite_utils.Database, fmt: str, per_article: bool, selection, tally: RowTally,
+                    files: list[str], base: str, hashed: dict[str, str], parquet: dict[str, Any]) -> dict[str, Any]:
+    """The manifest of one export; ``hashed`` maps absolute paths to the sha256 computed while writing."""
+    path = getattr(archive, "path", None) or db.execute("PRAGMA database_list").fetchone()[2]
+    document: dict[str, Any] = {
+        "manifest_version": MANIFEST_VERSION,
+        "format": fmt,
+        "layout": "one file per article" if per_article else "one file",
+        "filters": selection.filters,
+        "order": "published_at as text (the publisher's local time), then id; undated articles last",
+        "rows": tally.rows,
+        "rows_by_site": _keyed(tally.count_by(0)),
+        "rows_by_language": _keyed(tally.count_by(1)),
+        "published": {"first": tally.first, "last": tally.last, "undated": tally.undated},
+        "files": [file_entry(f, base, sha256=hashed.get(os.path.abspath(f))) for f in files],
+        "archive": {"path": path, **archive_state(db), "near_duplicate_links": selection.near_available},
+        "software": {"export": {**software_versions(), "python": platform.python_version(),
+                                "sqlite": sqlite3.sqlite_version},
+                     "rows": row_software(db, tally.count_by(2))},
+    }
+    if per_article:
+        document["article_files"] = tally.rows
+    if fmt == "parquet":
+        document["parquet"] = {
+            "published_at": "timestamp[us, UTC]; NULL when the archive has only a day or no offset",
+            "published_at_local": "the archive's published_at text, with the publisher's offset",
+            "published_day": "date: the publisher's local day",
+            **parquet,
+        }
+    return document

@@ -324,16 +324,6 @@ class NearDupStore:
         ]
         return [rep, *members]
 
-    def translations_of(self, article_id: int) -> dict[int, str | None]:
-        """{translation id: its language} for one article."""
-        return dict(
-            self.db.execute(
-                "SELECT translation_id, language FROM translations WHERE article_id = ? "
-                "ORDER BY translation_id",
-                [article_id],
-            )
-        )
-
 
 def bands_of(signature: bytes, rows: int) -> list[int]:
     """LSH band keys of a signature: each band of ``rows`` uint32 values as one signed int64.

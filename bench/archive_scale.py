@@ -253,7 +253,7 @@ def export(db: Path, formats: list[str], work: Path, *, runs: int = 1, cold: boo
     """Time ``crawler export`` of the whole archive: wall, CPU of the whole process tree
     (workers included), peak RSS of its largest process and PSS of the tree.
 
-    ``workers``: values of CRAWLER_EXPORT_WORKERS to compare ("" = the export's own choice,
+    ``workers``: values of ``--workers`` to compare ("" = the export's own choice,
     "0" = one process), run interleaved; ``cold``: evict the archive from the page cache
     before each run, as after a day of other work (this VM's host reclaims idle cache).
     """
@@ -270,9 +270,9 @@ def export(db: Path, formats: list[str], work: Path, *, runs: int = 1, cold: boo
                 target.unlink(missing_ok=True)
                 if cold:
                     _drop_page_cache(db)
-                env = {"CRAWLER_EXPORT_WORKERS": choice} if choice else None
+                chosen = ["--workers", choice] if choice else []
                 run, _, err = measure(f"export {fmt}", [PYTHON, "-m", "crawler", "export", "--db", str(db),
-                                                        "--format", fmt, "--out", str(target)], cwd=ROOT, env=env)
+                                                        "--format", fmt, "--out", str(target), *chosen], cwd=ROOT)
                 if run.returncode != 0:
                     print(f"export {fmt} failed: {err[-1500:]}")
                     samples[choice].append({"error": err[-1500:]})
@@ -364,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--candidates", help="search: ranking bounds to compare, e.g. 10000,2000,0 (0: all)")
     parser.add_argument("--runs", type=int, default=1, help="export: runs of each (medians reported)")
     parser.add_argument("--cold", action="store_true", help="export: evict the archive from the page cache first")
-    parser.add_argument("--workers", help="export: CRAWLER_EXPORT_WORKERS values to compare, e.g. 0,2")
+    parser.add_argument("--workers", help="export: --workers values to compare, e.g. 0,2")
     parser.add_argument("--size-articles", type=int, default=3000, help="articles for `sizes`")
     parser.add_argument("--json", type=Path, help="append results here (default bench/out/archive_scale.json)")
     args = parser.parse_args(argv)

@@ -9,10 +9,13 @@ from pathlib import Path
 
 import pytest
 
+import samplesite
 from samplesite import SampleSite, serve
+from samplesite.example import EXAMPLE_FILE
 
 DATA = Path(__file__).parent / "data"
-EXAMPLE_TXT = DATA / "kazpravda-2025-09-12-civil-forum.txt"
+# The example article is the sample site's own data file.
+EXAMPLE_TXT = Path(samplesite.__file__).parent / "data" / EXAMPLE_FILE
 EXAMPLE_PATH = "/n/xii-grazhdanskiy-forum-na-temu-zakon-i-poryadok-proshel-v-mangistau/"
 # Politeness limits are for other people's servers; ours is on loopback.
 FAST = ["--set", "AUTOTHROTTLE_ENABLED=false", "--set", "DOWNLOAD_DELAY=0",

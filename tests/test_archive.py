@@ -625,7 +625,7 @@ def test_archive_works_in_a_process_without_scrapy(tmp_path):
         "a = archive.Archive(sys.argv[1])\n"
         "a.store_article({'url': 'https://e.kz/1', 'title': 'Т', 'text': 'Текст'}, page_id=None,"
         " crawl_id=None, seen_at=archive.utc_now())\n"
-        "archive.export.export(a, 'txt', sys.argv[1] + '.txt')\n"
+        "archive.export.export_corpus(a, 'txt', sys.argv[1] + '.txt')\n"
         "a.close()\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in {'scrapy', 'twisted', 'crawler', 'spiders'})\n"
         "assert not bad, bad\n"

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from archive import Archive
-from archive.export import export, format_txt, iter_articles
+from archive.export import export_corpus, format_txt, iter_articles
 
-DATA = Path(__file__).parent / "data"
-EXAMPLE = DATA / "kazpravda-2025-09-12-civil-forum.txt"
+from conftest import EXAMPLE_TXT as EXAMPLE
+
 EXAMPLE_URL = "https://kazpravda.kz/n/xii-grazhdanskiy-forum-na-temu-zakon-i-poryadok-proshel-v-mangistau/"
 
 
@@ -83,8 +83,8 @@ def test_filters(arc):
         "https://a.kz/2", "https://a.kz/1"]
     assert urls(iter_articles(arc, date_from="2025-09-13")) == ["https://b.kz/1", "https://c.kz/copy"]
     assert urls(iter_articles(arc, date_to="2025-09-11")) == ["https://b.kz/2"]
-    assert "https://c.kz/copy" not in urls(iter_articles(arc, include_duplicates=False))
-    assert len(urls(iter_articles(arc, include_duplicates=False))) == 5
+    assert "https://c.kz/copy" not in urls(iter_articles(arc, dedup="exact"))
+    assert len(urls(iter_articles(arc, dedup="exact"))) == 5
     assert urls(iter_articles(arc, site="a.kz", language="kk")) == []
     for bad in ("12.09.2025", "2025-9-1", "2025-02-30"):
         with pytest.raises(ValueError):
@@ -99,7 +99,7 @@ def test_iter_articles_decodes_json_columns(arc):
 
 def test_jsonl(arc, tmp_path):
     out = tmp_path / "out.jsonl"
-    assert export(arc, "jsonl", out) == len(SAMPLES)
+    assert export_corpus(arc, "jsonl", out).rows == len(SAMPLES)
     raw = out.read_bytes()
     assert "Днём было солнечно".encode() in raw  # not ASCII-escaped
     rows = [json.loads(line) for line in raw.decode("utf-8").splitlines()]
@@ -111,7 +111,7 @@ def test_jsonl(arc, tmp_path):
 
 def test_csv(arc, tmp_path):
     out = tmp_path / "out.csv"
-    assert export(arc, "csv", out, language="ru") == 4
+    assert export_corpus(arc, "csv", out, language="ru").rows == 4
     with open(out, encoding="utf-8", newline="") as fh:
         reader = csv.reader(fh)
         header = next(reader)
@@ -131,17 +131,17 @@ def test_txt_reproduces_the_example_file_byte_for_byte(tmp_path):
             arc.store_article(example_article(separator), page_id=None, crawl_id=None,
                               seen_at="2025-09-12T09:10:00Z")
             out = tmp_path / "example.txt"
-            assert export(arc, "txt", out) == 1
+            assert export_corpus(arc, "txt", out).rows == 1
             assert out.read_bytes() == expected
             buffer = io.BytesIO()
-            export(arc, "txt", buffer)
+            export_corpus(arc, "txt", buffer)
             assert buffer.getvalue() == expected
     assert format_txt(example_article()).encode("utf-8") == expected
 
 
 def test_txt_several_articles_and_undated(arc):
     text = io.StringIO()
-    assert export(arc, "txt", text) == len(SAMPLES)
+    assert export_corpus(arc, "txt", text).rows == len(SAMPLES)
     content = text.getvalue()
     assert content.startswith(" date 2025-09-11 Вчерашнее\n\nСтрока один.\n\nСтрока два.\n\n date 2025-09-12 ")
     assert content.endswith(" date unknown Undated\n\nNo date was found.\n\n")
@@ -162,18 +162,18 @@ def test_format_txt_edge_cases():
 
 def test_export_targets_and_errors(arc, tmp_path):
     with pytest.raises(ValueError):
-        export(arc, "xml", tmp_path / "x.xml")
+        export_corpus(arc, "xml", tmp_path / "x.xml")
     assert not (tmp_path / "x.xml").exists()
     # A failing export leaves no file behind that looks complete.
     with pytest.raises(ValueError):
-        export(arc, "txt", tmp_path / "bad.txt", date_to="tomorrow")
+        export_corpus(arc, "txt", tmp_path / "bad.txt", date_to="tomorrow")
     assert list(tmp_path.glob("bad.txt*")) == []
     # An empty selection still writes the csv header.
     out = tmp_path / "empty.csv"
-    assert export(arc, "csv", out, site="nowhere.kz") == 0
+    assert export_corpus(arc, "csv", out, site="nowhere.kz").rows == 0
     assert out.read_text(encoding="utf-8").startswith("id,url,site,")
     # Works with a bare sqlite_utils.Database too.
-    assert export(arc.db, "jsonl", io.StringIO(), site="b.kz") == 2
+    assert export_corpus(arc.db, "jsonl", io.StringIO(), site="b.kz").rows == 2
 
 
 # -- views and the ready queries of docs/queries.md -------------------------------------

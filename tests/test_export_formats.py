@@ -27,12 +27,10 @@ from click.testing import CliRunner
 
 from archive import Archive
 from archive import export as export_module
-from archive import export_rows
 from archive.export import (
     CHECKSUMS_NAME,
     article_filename,
     count_articles,
-    export,
     export_corpus,
     format_txt,
     iter_articles,
@@ -109,7 +107,7 @@ ORDER = ["leap", "offset-change", "naive", "day", "late", "near", "copy", "undat
 
 def test_parquet_typed_columns_and_published_at(farc, tmp_path):
     out = tmp_path / "corpus.parquet"
-    assert export(farc, "parquet", out) == len(SAMPLES)
+    assert export_corpus(farc, "parquet", out).rows == len(SAMPLES)
     schema = pq.read_schema(out)
     utc = pa.timestamp("us", tz="UTC")
     assert schema.field("id").type == pa.int64() and schema.field("duplicate_of").type == pa.int64()
@@ -148,16 +146,16 @@ def test_parquet_typed_columns_and_published_at(farc, tmp_path):
 def test_parquet_streams_in_row_groups(farc, tmp_path, monkeypatch):
     monkeypatch.setattr(export_module, "PARQUET_BATCH_ROWS", 3)
     out = tmp_path / "groups.parquet"
-    export(farc, "parquet", out)
+    export_corpus(farc, "parquet", out)
     meta = pq.ParquetFile(out).metadata
     assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [3, 3, 2]
     # A batch is also closed by size: with a 1-byte budget every article is its own group.
     monkeypatch.setattr(export_module, "PARQUET_BATCH_BYTES", 1)
-    export(farc, "parquet", out)
+    export_corpus(farc, "parquet", out)
     assert pq.ParquetFile(out).metadata.num_row_groups == len(SAMPLES)
     assert pl.read_parquet(out).height == len(SAMPLES)
     # An empty selection still has the full schema.
-    export(farc, "parquet", out, site="nowhere.kz")
+    export_corpus(farc, "parquet", out, site="nowhere.kz")
     empty = pl.read_parquet(out)
     assert empty.height == 0 and empty.schema["published_at"] == pl.Datetime("us", "UTC")
 
@@ -191,7 +189,6 @@ def test_dedup_policies(farc):
     assert keys(farc, iter_articles(farc, dedup="all")) == ORDER
     assert keys(farc, iter_articles(farc, dedup="exact")) == [k for k in ORDER if k != "copy"]
     assert keys(farc, iter_articles(farc, dedup="near")) == [k for k in ORDER if k not in ("copy", "near")]
-    assert keys(farc, iter_articles(farc, include_duplicates=False)) == keys(farc, iter_articles(farc, dedup="exact"))
     # Groups count among the selected rows: a copy whose original is not selected stays.
     assert keys(farc, iter_articles(farc, site="c.kz", dedup="exact")) == ["copy", "undated"]
     assert keys(farc, iter_articles(farc, site="d.kz", dedup="near")) == ["naive", "near"]
@@ -500,7 +497,7 @@ def test_batched_text_formats_match_the_row_by_row_export(harc, tmp_path, filter
     expected = {"jsonl": _reference_jsonl(rows), "csv": _reference_csv(rows, columns), "txt": _reference_txt(rows)}
     for fmt, reference in expected.items():
         out = tmp_path / f"h.{fmt}"
-        assert export(harc, fmt, out, **filters) == len(rows)
+        assert export_corpus(harc, fmt, out, **filters).rows == len(rows)
         assert out.read_bytes() == reference, fmt
         # An open text stream receives the same characters.
         stream = io.StringIO(newline="")
@@ -546,7 +543,7 @@ def _reference_day(value):
 
 def test_parquet_timestamps_match_python_for_every_form(harc, tmp_path):
     out = tmp_path / "h.parquet"
-    assert export(harc, "parquet", out) == len(HOSTILE)
+    assert export_corpus(harc, "parquet", out).rows == len(HOSTILE)
     table = pq.read_table(out)
     rows = list(iter_articles(harc))
     assert table.column("id").to_pylist() == [r["id"] for r in rows]
@@ -583,7 +580,7 @@ def test_parquet_row_groups_count_characters_not_bytes(farc, tmp_path, monkeypat
         expected.append(group)
     assert len(expected) > 2 and len(expected) < len(order)  # bytes alone would split more often
     out = tmp_path / "sized.parquet"
-    export(farc, "parquet", out)
+    export_corpus(farc, "parquet", out)
     meta = pq.ParquetFile(out).metadata
     assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == expected
 
@@ -594,11 +591,3 @@ def test_a_failing_output_stops_the_export(farc):
     with open(write_end, "wb") as broken, pytest.raises(BrokenPipeError):
         export_corpus(farc, "jsonl", broken)
 
-
-def test_json_columns_are_dumped_as_the_standard_library_does():
-    every = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
-    values = [[], {}, ["Астана", "a\"b\\c", "\u2028", "\x00\x1f", every], {"ru": "https://a.kz/1", "kk": "x"},
-              {"ru": None}, ["a", 1, 1.5, 1e16, None, True, ["nested"]], {"k": {"n": 1}}, "plain", 5, None,
-              [float("nan")], {"": ""}]
-    for value in values:
-        assert export_rows.dumps_json(value) == json.dumps(value, ensure_ascii=False), value

@@ -20,9 +20,9 @@ from crawler.extract import (
 from crawler.language import detect_language, normalize_lang, script_language
 from crawler.profiles import SiteProfile
 
+from conftest import EXAMPLE_TXT
+
 PAGES = Path(__file__).parent / "pages"
-DATA = Path(__file__).parent / "data"
-EXAMPLE_TXT = DATA / "kazpravda-2025-09-12-civil-forum.txt"
 
 RU_URL = "https://vestnik.example.kz/news/v-karagande-otkryli-detskiy-tehnopark-1234/?utm_source=tg"
 KK_URL = "https://jarshy.example.kz/kz/news/shymkentte-jana-sayabaq-ashyldy"

@@ -20,7 +20,7 @@ from lxml import etree
 from lxml import html as lxml_html
 from trafilatura import bare_extraction
 
-from crawler.dates import find_published_date
+from crawler.dates import find_modified_date, find_published_date
 from crawler.encoding import decode_html
 from crawler.language import detect_language, normalize_lang
 
@@ -129,6 +129,9 @@ class Article:
     published_at: str | None = None
     published_raw: str | None = None
     date_source: str | None = None
+    # where published_at's offset comes from: offset, page, cctld, profile, none
+    tz_source: str | None = None
+    modified_at: str | None = None
     hreflang: dict[str, str] = field(default_factory=dict)
     amphtml: str | None = None
 
@@ -340,9 +343,13 @@ def promote_photo_credits(tree: lxml_html.HtmlElement) -> int:
 # --------------------------------------------------------------------------- main
 
 
-def _profile_settings(profile: Any) -> tuple[tuple[str, ...], str, str | None]:
-    if profile is None:
-        return DEFAULT_LANGUAGES, DEFAULT_TIMEZONE, None
+def _profile_settings(profile: Any) -> tuple[tuple[str, ...] | None, str | None, str | None]:
+    """(languages, time zone, date selector); None = read from the page itself.
+
+    A site without a profile (``None``, or the generic one the spider builds for a bare
+    URL) is read in its own language and zone (crawler.dates.site_zone)."""
+    if profile is None or getattr(profile, "generic", False):
+        return None, None, None
     languages = tuple(getattr(profile, "languages", None) or DEFAULT_LANGUAGES)
     timezone = getattr(profile, "timezone", None) or DEFAULT_TIMEZONE
     return languages, timezone, getattr(profile, "date_selector", None)
@@ -355,6 +362,15 @@ def _find_date(tree, url, languages, timezone, selector, fetched_at):
         )
     except Exception:  # noqa: BLE001 - a date bug must not lose the article text
         logger.exception("date finding failed for %s", url)
+        return None
+
+
+def _modified_at(tree, url, languages, timezone, published) -> str | None:
+    """JSON-LD dateModified of the article, parsed like the publication date."""
+    try:
+        return find_modified_date(tree, url, languages=languages, timezone=timezone)
+    except Exception:  # noqa: BLE001 - a date bug must not lose the article text
+        logger.exception("modified-date finding failed for %s", url)
         return None
 
 
@@ -455,6 +471,8 @@ def _extract(html, url: str, fetched_at: datetime | None, profile, encoding: str
         published_at=getattr(date, "value", None),
         published_raw=getattr(date, "raw", None),
         date_source=getattr(date, "source", None),
+        tz_source=getattr(date, "tz_source", None) if getattr(date, "value", None) else None,
+        modified_at=_modified_at(tree, url, languages, timezone, date),
         hreflang=hreflang,
         amphtml=_amphtml(tree, base),
     )

@@ -119,7 +119,8 @@ def test_as_dict_has_every_field(ru):
     d = ru.as_dict()
     assert set(d) == {
         "url", "canonical_url", "title", "text", "author", "description", "categories", "tags",
-        "image", "language", "published_at", "published_raw", "date_source", "hreflang", "amphtml",
+        "image", "language", "published_at", "published_raw", "date_source", "tz_source", "modified_at",
+        "hreflang", "amphtml",
     }
     assert d["text"] == ru.text and d["tags"] == ru.tags
     d["tags"].append("x")

@@ -219,11 +219,19 @@ def _m003_near_duplicates_and_translations(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE neardup_config (key TEXT PRIMARY KEY, value TEXT)")
 
 
+def _article_tz_source_and_modified_at(db: sqlite_utils.Database) -> None:
+    # Where published_at's offset comes from (the source, the page, the domain's country, the
+    # profile, or none: a day only), and the article's own dateModified.
+    db["articles"].add_column("tz_source", str)
+    db["articles"].add_column("modified_at", str)
+
+
 # Append only: a released migration never changes, a new one goes at the end.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m001_initial,
     _m002_versions_and_run_counts,
     _m003_near_duplicates_and_translations,
+    _article_tz_source_and_modified_at,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -8,13 +8,14 @@ at held-out pages one by one, so scripts never print them individually.
 URL: the spider builds a generic profile for the page's host and passes it.
 
 The sets live in ../shared/realworld beside the repository root (dev machines and CI, not a
-user's clone); a worktree two levels down finds the same folder.
+user's clone); a worktree two levels down finds the same folder; REALWORLD_DIR overrides.
 """
 
 from __future__ import annotations
 
 import gzip
 import json
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -23,6 +24,8 @@ from pathlib import Path
 
 def _shared() -> Path:
     """../shared/realworld beside the repository (or beside a folder holding worktrees)."""
+    if os.environ.get("REALWORLD_DIR"):
+        return Path(os.environ["REALWORLD_DIR"])
     root = Path(__file__).resolve().parents[1]
     for parent in root.parents:
         if (parent / "shared" / "realworld").is_dir():
@@ -93,10 +96,14 @@ def available(folder: Path) -> bool:
 def crawl_extract(html: bytes | str, url: str):
     """``extract_article`` as the crawl calls it for a bare URL; None when it raises."""
     from crawler.extract import ExtractionError, extract_article
-    from crawler.profiles import generic_profile
+    from crawler.profiles import ProfileError, generic_profile
 
     try:
-        return extract_article(html, url, profile=generic_profile(url))
+        profile = generic_profile(url)
+    except ProfileError:  # a saved page with a broken URL: no site, hence no profile
+        profile = None
+    try:
+        return extract_article(html, url, profile=profile)
     except ExtractionError:
         return None
 

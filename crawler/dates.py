@@ -1004,11 +1004,14 @@ def _page_languages(tree: lxml.html.HtmlElement) -> tuple[str, ...] | None:
         found = tree.xpath("//meta[translate(@http-equiv,'CONTENTLAGU','contentlagu')="
                            "'content-language' or @property='og:locale']/@content")
         lang = found[0] if found else None
+    guess = _script_language(tree)
     if not lang:
-        lang = _script_language(tree)
+        lang = guess
     if not lang:
         return None
     langs = _dateparser_languages([lang.strip().split(",")[0]])
+    if guess == "kk" and langs and "kk" not in langs:
+        langs = ("kk",) + langs  # Latin-script Kazakh under a template's lang="en"
     if not langs:
         return None
     return langs + ("en",) if "en" not in langs else langs

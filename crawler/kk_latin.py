@@ -46,9 +46,11 @@ _Q_NOT_U = re.compile(r"q(?!u)", re.IGNORECASE)
 def skeleton(word: str) -> str:
     """«Qyrküiek», «qyrku'iek», «qyrkúıek» -> "qyrkuiek"; «şılde», «s'i'lde», «shilde» -> "silde"."""
     w = unicodedata.normalize("NFC", word).lower()
+    for a in _APOSTROPHES[1:]:
+        w = w.replace(a, "'")
+    # the 2017 apostrophe alphabet: «y'» is ұ/ү, «s'» ш, «c'» ч; other apostrophes only mark
+    w = w.replace("y'", "u").replace("s'", "s").replace("c'", "c").replace("'", "")
     w = w.translate(_FOLD)
-    for a in _APOSTROPHES:
-        w = w.replace(a, "")
     return w.replace("sh", "s").replace("ch", "c")
 
 

@@ -22,7 +22,6 @@ import json
 import sys
 import time
 from collections import Counter
-from pathlib import Path
 from typing import Callable
 
 # ../shared beside the project root; not part of the repository

@@ -23,11 +23,11 @@ from importlib import resources
 from urllib.parse import urlsplit
 
 from lxml import etree
-from lxml import html as lxml_html
+
+from crawler.encoding import decode_html
 
 __all__ = ["classify_page", "page_features"]
 
-_PARSER = lxml_html.HTMLParser(collect_ids=False, remove_comments=True, remove_pis=True)
 
 _LD_TYPE = re.compile(r'"@type"\s*:\s*(\[[^\]]*\]|"[^"]*")')
 _ARTICLE_TYPES = {"article", "newsarticle", "blogposting", "report", "reportagenewsarticle",
@@ -308,13 +308,16 @@ def _kind(f: dict[str, float]) -> str:
 
 
 def _parse(html: str | bytes) -> etree._Element | None:
-    if isinstance(html, str):
-        html = html.encode("utf-8", "surrogatepass")
-    if not html or not html.strip():
+    if isinstance(html, (bytes, bytearray)):
+        # the page's own charset (meta, BOM, UTF-8 check), as extraction decodes it
+        html, _ = decode_html(bytes(html), None)
+    if not isinstance(html, str) or not html.strip():
         return None
+    from crawler.extract import ExtractionError, parse_html  # extract re-exports this module
+
     try:
-        return lxml_html.document_fromstring(html, parser=_PARSER)
-    except (etree.ParserError, ValueError, TypeError):
+        return parse_html(html)
+    except ExtractionError:
         return None
 
 

@@ -5,8 +5,9 @@ microdata, ``og:type``, a published-time meta) and how it is built (a dated head
 paragraphs of running text, or many short linked teasers; text and link density; prices,
 reply counts, code blocks; the shape of its URL) and weighs them with gradient-boosted trees
 (crawler/classify_model.json) fitted on the tuning part of a labelled benchmark of real pages
-(bench/classify_quality.py, bench/README-classify.md). It is cheap (one lxml parse and
-one pass over the elements): the crawl runs it on every candidate page it discovers.
+(bench/classify_quality.py, bench/README-classify.md). It needs no trafilatura or
+dateparser (one lxml parse, one pass over the elements, a few regular expressions over the
+first part of the text), since the crawl runs it on every candidate page it discovers.
 
 Answers: ``"article"``; otherwise the kind of page, for the crawl's bookkeeping:
 ``"listing"`` (teasers of other pages: a section front, an archive day, search results),

@@ -10,7 +10,6 @@ import json
 import os
 import sqlite3
 import sys
-from pathlib import Path
 
 import click
 
@@ -21,17 +20,31 @@ DB_OPTION = click.option(
 
 
 def open_readonly(db_path: str) -> sqlite3.Connection:
-    """Open the archive for reading only (``mode=ro``): these commands never write."""
-    if not os.path.exists(db_path):
-        raise click.ClickException(f"archive not found: {db_path}")
-    uri = Path(os.path.abspath(db_path)).as_uri() + "?mode=ro"
+    """Open the archive for reading only (``mode=ro``, ``immutable`` on a read-only mount):
+    these commands never write; a missing or foreign file is one line and its exit code."""
+    from archive.guard import NotAnArchive
+    from archive.guard import open_readonly as open_archive_readonly
+    from crawler.exitcodes import EXIT_CANNOT_RUN, EXIT_NOT_ARCHIVE
+
     try:
-        conn = sqlite3.connect(uri, uri=True)
-        conn.execute("PRAGMA busy_timeout = 10000")
-        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        db, _ = open_archive_readonly(db_path)
+    except FileNotFoundError:
+        raise _Failed(f"archive not found: {db_path}", EXIT_CANNOT_RUN) from None
+    except NotAnArchive as exc:
+        raise _Failed(str(exc), EXIT_NOT_ARCHIVE) from None
     except sqlite3.DatabaseError as exc:
-        raise click.ClickException(f"cannot open archive {db_path}: {exc}") from None
+        raise _Failed(f"cannot open archive {db_path}: {exc}", EXIT_CANNOT_RUN) from None
+    conn = db.conn
+    conn.execute("PRAGMA busy_timeout = 10000")
     return conn
+
+
+class _Failed(click.ClickException):
+    """One line on stderr and the exit code of crawler/exitcodes.py."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.exit_code = code
 
 
 def _has_table(conn: sqlite3.Connection, name: str) -> bool:

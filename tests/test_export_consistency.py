@@ -65,26 +65,27 @@ def _export(arc, fmt: str, out, **options) -> tuple[bytes, bytes, int]:
     return out.read_bytes(), (out.parent / (out.name + ".manifest.json")).read_bytes(), result.rows
 
 
-# sha256 and size of each export as the batched encoders of version 0.1.0 wrote it (and
-# the row-by-row json.dumps / csv.writer export before them): the bytes must not change.
+# sha256 and size of each export: txt as version 0.1.0 wrote it; jsonl and csv as 0.1.0
+# wrote them plus the three article columns added since (withdrawn_at, tz_source,
+# modified_at), the other bytes unchanged. The bytes must not change.
 PINNED = [
-    ({}, "jsonl", 33778, "88d21895d0a1c928d91a0f82a502cfa7dfaf624faf829713106c372a303869de"),
-    ({}, "csv", 17259, "e9ee7fd5f85d405ca974e2f5d28aa6a8f95dc58afd1b61c306823aa8d0cdc183"),
+    ({}, "jsonl", 36692, "976b6e6ac1ab8dd207854c6ef78126793d81959b7ea935d4b51c83094a11f1b9"),
+    ({}, "csv", 17435, "04831577d72125cfeec1e5e101cc28a889ede7478226cce93cdc8b6f8418003f"),
     ({}, "txt", 9786, "54d6ac1a5d37095ae8a57519debd5a4af6429a7862e9fd720d445fb357e1da41"),
-    ({"dedup": "near"}, "jsonl", 28819, "3eff2e2d377ddbcb4af4920f78b1904c3a0283e36190aa100961d48192e13583"),
-    ({"dedup": "near"}, "csv", 14736, "b1bc4aaf8584d548186cb304afac6a47644da023411715662d532536cdb2d4ba"),
+    ({"dedup": "near"}, "jsonl", 31299, "53cb5f8cb499cfe998e4b3a40d3e3689520242ee489a73309c5ebbfdabd6a32b"),
+    ({"dedup": "near"}, "csv", 14891, "79519b996b165a19f442229bbe73e4684ea615486f9c5b008e0696a0eab109f4"),
     ({"dedup": "near"}, "txt", 8438, "85d4cc50f0cb5291fac67fb90f0495e538358ed2e7dc64aa95944946feca0437"),
-    ({"dedup": "exact", "language": "ru"}, "jsonl", 23755, "0646b84b523756352fa6074f1a7d5b27f4c5caf53aaacc3e58ccd6badac67ff7"),
-    ({"dedup": "exact", "language": "ru"}, "csv", 12204, "a7f16612abc4645e5b322d0350b8b3fadb12ce036c6c5a128a03c484592260a7"),
+    ({"dedup": "exact", "language": "ru"}, "jsonl", 25801, "7b0adb2993a96c34946f918b8248373f1f2f6a4257850f61f1e6f989df77ad61"),
+    ({"dedup": "exact", "language": "ru"}, "csv", 12338, "0a694720b4d297304ef18e6e1d6ba5ff36d24038ec75097dc74b1eeaf80249d6"),
     ({"dedup": "exact", "language": "ru"}, "txt", 6932, "d6a8868f287a3963e7b70b3270ba421ee12913efbe5ebb6a1fad312eb1fd880d"),
-    ({"site": "p1.kz", "date_from": "2025-03-01"}, "jsonl", 6749, "abe53b0e82b606affd4ba31f5b3458edeccbe8afdd898957ef8796eb172f5c61"),
-    ({"site": "p1.kz", "date_from": "2025-03-01"}, "csv", 3788, "ca02834cb6eba94bc16dc7e40a05a168eba3c2caf34a7d24810437492cf8a762"),
+    ({"site": "p1.kz", "date_from": "2025-03-01"}, "jsonl", 7307, "cb8094db51e1596c846cd462f0e870fd920f86b3eb3f311453bb82ed1c986243"),
+    ({"site": "p1.kz", "date_from": "2025-03-01"}, "csv", 3850, "b1b18f3edd37224284bcd42d141383cec8b864d821f9ff95c50ac7f7efafacfe"),
     ({"site": "p1.kz", "date_from": "2025-03-01"}, "txt", 2113, "c982e790e3fe05463e279a2f71539ab657e4fb8e4e56836a253a9c6bc7a5d428"),
-    ({"query": "форум OR бюджет"}, "jsonl", 32474, "ea27e08d09741f48ae86b9de90f414581ca60d908a0d15fe1026ec5ebcd0bb81"),
-    ({"query": "форум OR бюджет"}, "csv", 16671, "6968322016292c0dc4a17155c99298b33beb8825ac1af7df4acbb6f6f8711729"),
+    ({"query": "форум OR бюджет"}, "jsonl", 35264, "33a27fab41d489e7032a6b332fad913087dac2444181d25e3b64c0e5438d6838"),
+    ({"query": "форум OR бюджет"}, "csv", 16841, "02a930d8078a2f4c9f92a0321536f68857b42be4b151f78a05bbe6fe53b6a2a7"),
     ({"query": "форум OR бюджет"}, "txt", 9507, "96c83e42af8338f21d138ea9a69164a08f1d5b2762c2481cafc15f786e4d1f12"),
-    ({"date_to": "2025-04-30"}, "jsonl", 14495, "685d0a9fc243dee94ee3f402588ac9abd1f8529e6be0ed16693a64da69d5ca54"),
-    ({"date_to": "2025-04-30"}, "csv", 7236, "04a28819cbb414c72a7a44414dc51d0567c827d5d73fda1d908f12755a102d74"),
+    ({"date_to": "2025-04-30"}, "jsonl", 15797, "f70c6d9945d412dd362d28eec67b91bc9e7d5cc377a43c4f46d8c2e749bf735f"),
+    ({"date_to": "2025-04-30"}, "csv", 7334, "af7e0fbf748b02add75cbd8b445734e03d4b1fb3abd2797813550e01b24b0baf"),
     ({"date_to": "2025-04-30"}, "txt", 3794, "67871f37375462982c705078cb9ef7ec5ec2830d9351f3f2f9fd774c59539978"),
 ]
 

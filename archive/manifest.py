@@ -31,7 +31,7 @@ import sqlite_utils
 logger = logging.getLogger(__name__)
 
 __all__ = ["MANIFEST_SUFFIX", "SOFTWARE", "RowTally", "archive_state", "export_manifest", "file_entry",
-           "manifest_path", "row_software", "software_versions", "write_manifest"]
+           "manifest_path", "row_software", "runtime_versions", "software_versions", "write_manifest"]
 
 MANIFEST_SUFFIX = ".manifest.json"
 MANIFEST_VERSION = 1
@@ -49,6 +49,11 @@ def software_versions(names: Iterable[str] = SOFTWARE) -> dict[str, str | None]:
         except metadata.PackageNotFoundError:
             versions[name] = None
     return versions
+
+
+def runtime_versions() -> dict[str, str]:
+    """The Python and SQLite an export ran on, as every manifest records them."""
+    return {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version}
 
 
 def manifest_path(out: str | os.PathLike) -> str:
@@ -205,8 +210,7 @@ def export_manifest(archive, db: sqlite_utils.Database, fmt: str, per_article: b
         "published": {"first": tally.first, "last": tally.last, "undated": tally.undated},
         "files": [file_entry(f, base, sha256=hashed.get(os.path.abspath(f))) for f in files],
         "archive": {"path": path, **archive_state(db), "near_duplicate_links": selection.near_available},
-        "software": {"export": {**software_versions(), "python": platform.python_version(),
-                                "sqlite": sqlite3.sqlite_version},
+        "software": {"export": {**software_versions(), **runtime_versions()},
                      "rows": row_software(db, tally.count_by(2))},
     }
     if per_article:

@@ -104,7 +104,10 @@ def _install_signal_handlers(process, crawler) -> None:
     def stop_now(signum, frame):
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, signal.SIG_IGN)
-        crawl_id = getattr(crawler.spider, "crawl_id", None)
+        try:
+            crawl_id = crawler.stats.get_value(CRAWL_ID_STAT)
+        except RuntimeError:  # Scrapy's "not set yet": the crawl had not started
+            crawl_id = None
         note = "the next crawl marks it interrupted"
         if crawl_id is not None:
             note = _mark_interrupted(crawler.settings.get("ARCHIVE_PATH"), crawl_id) or note

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -302,7 +303,8 @@ def test_a_signal_finishes_gracefully_and_records_interrupted(tmp_path, big_site
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == EXIT_INTERRUPTED, err[-3000:]
-    assert out.startswith("crawl 2 interrupted: ")
+    # the summary line starts with its UTC finish time
+    assert re.match(r"\S+ crawl 2 interrupted: ", out), out
     assert one_line(err) == f"crawler: crawl 2 stopped by {sig.name}; recorded as interrupted"
     rows = crawl_rows(db)
     assert rows[1]["status"] == "interrupted" and rows[1]["finished_at"]
@@ -617,7 +619,7 @@ def test_unreachable_site_is_one_line_per_document_even_quiet(tmp_path):
     assert "Traceback" not in result.stderr and " ERROR: " not in result.stderr, result.stderr
     robots = [ln for ln in result.stderr.splitlines() if "robots.txt" in ln]
     assert 1 <= len(robots) <= 2 and all("refused" in ln for ln in robots), robots
-    assert result.stdout.startswith("crawl 1 failed: ")
+    assert re.match(r"\S+ crawl 1 failed: ", result.stdout), result.stdout
     assert [r["status"] for r in crawl_rows(tmp_path / "a.db")] == ["failed"]
 
 

@@ -47,6 +47,8 @@ ARTICLE_FIELDS = (
     "published_at",
     "published_raw",
     "date_source",
+    "tz_source",
+    "modified_at",
     "language",
     "description",
     "categories",
@@ -57,7 +59,8 @@ ARTICLE_FIELDS = (
 )
 # Columns refreshed on a re-fetch whose title and text did not change.
 _METADATA_FIELDS = (
-    "site", "author", "published_at", "published_raw", "date_source", "language",
+    "site", "author", "published_at", "published_raw", "date_source", "tz_source", "modified_at",
+    "language",
     "description", "categories", "tags", "image", "hreflang",
 )
 # Stored as JSON text, returned decoded by get_article() and the exports.

@@ -285,6 +285,13 @@ def _m009_withdrawn_at(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE articles ADD COLUMN withdrawn_at TEXT")
 
 
+def _m010_article_tz_source_and_modified_at(db: sqlite_utils.Database) -> None:
+    # Where published_at's offset comes from (the source, the page, the domain's country, the
+    # profile, or none: a day only), and the article's own dateModified.
+    db["articles"].add_column("tz_source", str)
+    db["articles"].add_column("modified_at", str)
+
+
 # Append only: a released migration never changes, a new one goes at the end.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m001_initial,
@@ -296,6 +303,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m007_crawl_profiles,
     _m008_page_lastmods,
     _m009_withdrawn_at,
+    _m010_article_tz_source_and_modified_at,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

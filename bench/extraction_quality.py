@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 # ../shared beside the project root; not part of the repository
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "realworld" / "extraction"
+from bench.realworld import AEB as DEFAULT_DATA  # noqa: E402
 
 _TOKEN_RE = re.compile(r"\w+", re.UNICODE)
 
@@ -80,12 +80,11 @@ def load_pages(data: Path, limit: int | None = None) -> list[tuple[str, str, str
 
 
 def _ours(html: str, url: str) -> str:
-    from crawler.extract import ExtractionError, extract_article
+    """extract_article as the crawl calls it for a bare URL (bench/realworld.py)."""
+    from bench.realworld import crawl_extract
 
-    try:
-        return extract_article(html, url).text
-    except ExtractionError:
-        return ""
+    article = crawl_extract(html, url)
+    return article.text if article is not None else ""
 
 
 def _trafilatura_extract(html: str, url: str) -> str:

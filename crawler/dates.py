@@ -6,7 +6,11 @@ headline, the URL, and finally htmldate's own search. Modified/updated dates are
 never taken for publication dates.
 
 Local wall-clock times get the site's zone *with its history* (Asia/Almaty moved
-from UTC+6 to UTC+5 on 2024-03-01), explicit offsets in the source are kept.
+from UTC+6 to UTC+5 on 2024-03-01), explicit offsets in the source are kept. When the
+caller knows no zone (``timezone=None``: a site without a profile) the page's own stamps
+with offsets give it, else the country-code domain's zone (``.kz`` -> Asia/Almaty, ...);
+with neither, a time without a zone keeps only its day. ``DateResult.tz_source`` says
+which.
 Nothing here raises on bad input: an unparseable date gives ``value=None`` with
 the raw string kept.
 """
@@ -17,21 +21,24 @@ import itertools
 import json
 import logging
 import re
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone as dt_timezone
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone as dt_timezone, tzinfo
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from typing import Callable, Iterable, Iterator, Sequence
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import lxml.html
 from lxml import etree
 
+from crawler import kk_latin
 from crawler.profiles import DEFAULT_LANGUAGES, DEFAULT_TIMEZONE
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["DateResult", "find_published_date", "parse_date_text", "to_local"]
+__all__ = ["DateResult", "find_modified_date", "find_published_date", "parse_date_text", "site_zone",
+           "to_local"]
 
 # News archives of the target sites start in the late 1990s; anything earlier is
 # a birth date, a founding year or a parsing accident.
@@ -50,13 +57,41 @@ class DateResult:
     value: str | None
     raw: str | None
     source: str | None
+    # Where the offset of ``value`` comes from: "offset" (written in the source), "page"
+    # (the page's own stamps), "cctld" (the domain's country), "profile" (the caller's
+    # zone), "none" (no zone known, or the source gives only a day: ``value`` is a day).
+    # (compared apart: two results naming the same instant from the same source are equal)
+    tz_source: str | None = field(default=None, compare=False)
 
 
 # --------------------------------------------------------------------------- zones
 
 
+class _NoZone(tzinfo):
+    """Marks a wall-clock time whose zone nobody knows; only its day is reported."""
+
+    def utcoffset(self, dt):
+        return timedelta(0)
+
+    def dst(self, dt):
+        return timedelta(0)
+
+    def tzname(self, dt):
+        return "unknown"
+
+
+NO_ZONE = _NoZone()
+_FIXED_OFFSET = re.compile(r"^(?:UTC)?([+-])(\d{2}):?(\d{2})$")
+
+
 @lru_cache(maxsize=32)
-def _zone(name: str) -> ZoneInfo | dt_timezone:
+def _zone(name: str) -> ZoneInfo | dt_timezone | _NoZone:
+    if not name:
+        return NO_ZONE
+    fixed = _FIXED_OFFSET.match(name)
+    if fixed:
+        sign = -1 if fixed.group(1) == "-" else 1
+        return dt_timezone(sign * timedelta(hours=int(fixed.group(2)), minutes=int(fixed.group(3))))
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, TypeError):
@@ -73,7 +108,7 @@ def to_local(naive: datetime, timezone: str) -> datetime:
     """
     zone = _zone(timezone)
     if naive.tzinfo is not None:
-        return naive.astimezone(zone)
+        return naive if zone is NO_ZONE else naive.astimezone(zone)
     return naive.replace(tzinfo=zone)
 
 
@@ -83,7 +118,8 @@ def _reference_now(fetched_at: datetime | None, timezone: str) -> datetime:
         fetched_at = datetime.now(dt_timezone.utc)
     elif fetched_at.tzinfo is None:
         fetched_at = fetched_at.replace(tzinfo=dt_timezone.utc)
-    return fetched_at.astimezone(_zone(timezone))
+    zone = _zone(timezone)
+    return fetched_at.astimezone(dt_timezone.utc if zone is NO_ZONE else zone)
 
 
 # ----------------------------------------------------------------- text parsing
@@ -138,7 +174,7 @@ _MONTH_FIRST_LANGS = {"en"}
 
 
 def _normalise_text(text: str) -> str:
-    text = _WS.sub(" ", text).strip()
+    text = kk_latin.dates_to_cyrillic(_WS.sub(" ", text).strip())
     text = _KK_YEAR_FIRST.sub(lambda m: f"{m.group(2)} {m.group(3)} {m.group(1)}", text)
     text = _KK_POSSESSIVE_RE.sub(lambda m: _KK_POSSESSIVE[m.group(1).lower()], text)
     text = _YEAR_WORD.sub("", text)
@@ -166,8 +202,9 @@ def _with_offset(aware: datetime, timezone: str) -> datetime:
     "Z" is how CMSs serialise, not where the newsroom is: the instant is the same and
     the day becomes the site's local day.
     """
-    if aware.utcoffset() == timedelta(0):
-        return aware.astimezone(_zone(timezone))
+    zone = _zone(timezone)
+    if aware.utcoffset() == timedelta(0) and zone is not NO_ZONE:
+        return aware.astimezone(zone)
     return aware
 
 
@@ -290,7 +327,8 @@ def _parse_date_text(text: str, languages: Sequence[str] | None, timezone: str,
     if not _RELATIVE_HINT.search(cleaned) and not re.search(r"\d", _TIME.sub(" ", cleaned)):
         return None  # «11:12» or a weekday alone says nothing about the day
     if _EPOCH.match(cleaned):
-        return datetime.fromtimestamp(int(cleaned[:10]), _zone(timezone))
+        zone = _zone(timezone)
+        return datetime.fromtimestamp(int(cleaned[:10]), dt_timezone.utc if zone is NO_ZONE else zone)
     iso = _parse_iso(cleaned, timezone)
     if iso is not None:
         return iso
@@ -397,6 +435,17 @@ class _Context:
     headline: etree._Element | None = None
     headline_chain: frozenset | None = None
     layout: tuple[dict, dict] | None = None  # document positions and text sizes, built once
+    tz_source: str = "profile"  # where ``timezone`` comes from
+
+    def result(self, value: datetime | date, raw: str | None, source: str) -> DateResult:
+        """The DateResult of a parsed value, labelled with where its offset comes from."""
+        if not isinstance(value, datetime):
+            return DateResult(value.isoformat(), raw, source, "none")
+        if value.tzinfo is NO_ZONE:
+            return DateResult(value.date().isoformat(), raw, source, "none")
+        zone = _zone(self.timezone)
+        tz = self.tz_source if value.tzinfo is zone else "offset"
+        return DateResult(_format(value), raw, source, tz)
 
     def parse(self, text: str) -> datetime | date | None:
         return parse_date_text(text, languages=self.languages, timezone=self.timezone,
@@ -648,7 +697,7 @@ def _selector_candidates(ctx: _Context) -> Iterator[str]:
                 yield value
         text = _WS.sub(" ", el.text_content()).strip()[:300]
         # «8 мая 2020 г. 12:28 · Просмотров: 1205»: the date part first, then all of it
-        yield from _dates_in(text, generic)
+        yield from _dates_in(text, generic, _reads_kk(ctx))
         if text:
             yield text
 
@@ -758,14 +807,43 @@ _GENERIC_DATE = re.compile(
 )
 
 
-def _dates_in(text: str, generic: bool) -> Iterator[str]:
+# Latin-script Kazakh: any word in the month slot, kept when its skeleton is a month
+# (both alphabets spell each month several ways); relative dates by their own words.
+_LATIN_WORD = r"[^\W\d_]+(?:['’ʼ][^\W\d_]+)*"
+_KK_LATIN_DATE = re.compile(
+    "|".join([
+        rf"(?<!\d)(?:\d{{4}}\s*(?:jylğy|jylgy|jyly|j\.)\s*)?\d{{1,2}}\s*-?\s*(?P<month>{_LATIN_WORD})"
+        rf"(?:\s*,?\s*\d{{4}})?(?:\s*(?:j\.|jyl\w*))?(?:{_GLUE}(?:sa\S{{0,2}}at\s*)?{_CLOCK})?",
+        rf"(?<![^\W\d_])(?P<day>b[uü]g[iı]n|ke[sş]h?e)(?![^\W\d_])(?:{_GLUE}{_CLOCK})?",
+        rf"(?<!\d)\d{{1,3}}\s+(?P<unit>{_LATIN_WORD})\s+buryn(?![^\W\d_])",
+    ]),
+    re.IGNORECASE,
+)
+_KK_LATIN_UNITS = {"sagat", "minut", "kun", "sekunt", "apta", "ai"}
+
+
+def _kk_latin_dates(text: str) -> Iterator[re.Match]:
+    for m in _KK_LATIN_DATE.finditer(text):
+        if m.group("month") is not None:
+            word = kk_latin.skeleton(m.group("month"))
+            if kk_latin.dates_to_cyrillic(m.group("month")) == m.group("month") or word in (
+                    "sagat", "minut", "kun", "jyl", "jylgy", "jyly", "buryn", "bugin", "kese"):
+                continue  # not a month name
+        elif m.group("unit") is not None and kk_latin.skeleton(m.group("unit")) not in _KK_LATIN_UNITS:
+            continue
+        yield m
+
+
+def _dates_in(text: str, generic: bool, kk: bool = False) -> Iterator[str]:
     patterns = (_DATE_IN_TEXT, _GENERIC_DATE) if generic else (_DATE_IN_TEXT,)
-    for pattern in patterns:
-        for m in pattern.finditer(text):
-            # «Обновлено 9 мая …» right before the date: an update, not the publication
-            if _MODIFIED_WORDS.search(text[max(0, m.start() - 25): m.start()]):
-                continue
-            yield m.group(0).strip(" ,|·-–—/")
+    matches = [m for pattern in patterns for m in pattern.finditer(text)]
+    if kk:
+        matches.extend(_kk_latin_dates(text))
+    for m in matches:
+        # «Обновлено 9 мая …» right before the date: an update, not the publication
+        if _MODIFIED_WORDS.search(text[max(0, m.start() - 25): m.start()]):
+            continue
+        yield m.group(0).strip(" ,|·-–—/")
 
 
 _DATE_ATTRS = ("datetime", "content", "title", "data-time", "data-timestamp", "data-date",
@@ -790,6 +868,10 @@ def _layout(ctx: _Context) -> tuple[dict, dict]:
         elements = list(ctx.tree.iter())
         ctx.layout = ({el: i for i, el in enumerate(elements)}, _text_sizes(elements))
     return ctx.layout
+
+
+def _reads_kk(ctx: _Context) -> bool:
+    return bool(ctx.languages) and "kk" in ctx.languages
 
 
 def _needs_generic(ctx: _Context) -> bool:
@@ -837,7 +919,7 @@ def _text_candidates(ctx: _Context) -> Iterator[str]:
                 # (find_published_date then stops: unknown beats a guess)
                 matches.append(text)
             elif text and re.search(r"\d", text):
-                in_text = list(_dates_in(text, generic))
+                in_text = list(_dates_in(text, generic, _reads_kk(ctx)))
                 if not in_text and generic and len(text) <= 40:
                     in_text = [text]  # unknown language: let dateparser read the whole snippet
                 matches.extend(in_text)
@@ -918,14 +1000,118 @@ DEFAULT_ORDER = ("json-ld", "meta", "time", "selector", "text", "url", "htmldate
 def _page_languages(tree: lxml.html.HtmlElement) -> tuple[str, ...] | None:
     lang = tree.get("lang") or tree.get("{http://www.w3.org/XML/1998/namespace}lang")
     if not lang:
-        found = tree.xpath("//meta[@http-equiv='content-language' or @property='og:locale']/@content")
+        found = tree.xpath("//meta[translate(@http-equiv,'CONTENTLAGU','contentlagu')="
+                           "'content-language' or @property='og:locale']/@content")
         lang = found[0] if found else None
+    guess = _script_language(tree)
+    if not lang:
+        lang = guess
     if not lang:
         return None
     langs = _dateparser_languages([lang.strip().split(",")[0]])
+    if guess == "kk" and langs and "kk" not in langs:
+        langs = ("kk",) + langs  # Latin-script Kazakh under a template's lang="en"
     if not langs:
         return None
     return langs + ("en",) if "en" not in langs else langs
+
+
+def _script_language(tree: lxml.html.HtmlElement) -> str | None:
+    """An undeclared page's language from the letters of its title and headings, when the
+    script says it (Cyrillic ru/kk/uk, Latin-script Kazakh); else None (dateparser detects)."""
+    from crawler.language import script_language
+
+    text = " ".join(t for t in tree.xpath("//title//text()|//h1//text()|//p//text()")[:60]
+                    if isinstance(t, str))
+    guess = script_language(text)
+    return guess if guess in ("ru", "kk", "uk", "be") else None
+
+
+# Country-code domains and the zone their news sites write in (the capital's, with its
+# history); countries spanning several zones are left out except Russia, whose national
+# media write Moscow time.
+CCTLD_ZONES = {
+    "kz": "Asia/Almaty", "ru": "Europe/Moscow", "su": "Europe/Moscow", "by": "Europe/Minsk",
+    "ua": "Europe/Kyiv", "uz": "Asia/Tashkent", "kg": "Asia/Bishkek", "tj": "Asia/Dushanbe",
+    "tm": "Asia/Ashgabat", "az": "Asia/Baku", "am": "Asia/Yerevan", "ge": "Asia/Tbilisi",
+    "md": "Europe/Chisinau", "lt": "Europe/Vilnius", "lv": "Europe/Riga", "ee": "Europe/Tallinn",
+    "pl": "Europe/Warsaw", "de": "Europe/Berlin", "at": "Europe/Vienna", "ch": "Europe/Zurich",
+    "fr": "Europe/Paris", "be": "Europe/Brussels", "nl": "Europe/Amsterdam", "lu": "Europe/Luxembourg",
+    "it": "Europe/Rome", "es": "Europe/Madrid", "pt": "Europe/Lisbon", "uk": "Europe/London",
+    "ie": "Europe/Dublin", "dk": "Europe/Copenhagen", "se": "Europe/Stockholm", "no": "Europe/Oslo",
+    "fi": "Europe/Helsinki", "cz": "Europe/Prague", "sk": "Europe/Bratislava", "hu": "Europe/Budapest",
+    "ro": "Europe/Bucharest", "bg": "Europe/Sofia", "gr": "Europe/Athens", "rs": "Europe/Belgrade",
+    "hr": "Europe/Zagreb", "si": "Europe/Ljubljana", "tr": "Europe/Istanbul", "il": "Asia/Jerusalem",
+    "ir": "Asia/Tehran", "ae": "Asia/Dubai", "sa": "Asia/Riyadh", "eg": "Africa/Cairo",
+    "in": "Asia/Kolkata", "pk": "Asia/Karachi", "bd": "Asia/Dhaka", "cn": "Asia/Shanghai",
+    "hk": "Asia/Hong_Kong", "tw": "Asia/Taipei", "jp": "Asia/Tokyo", "kr": "Asia/Seoul",
+    "th": "Asia/Bangkok", "vn": "Asia/Ho_Chi_Minh", "sg": "Asia/Singapore", "my": "Asia/Kuala_Lumpur",
+    "ph": "Asia/Manila", "nz": "Pacific/Auckland", "za": "Africa/Johannesburg", "ng": "Africa/Lagos",
+    "ke": "Africa/Nairobi", "ar": "America/Argentina/Buenos_Aires", "cl": "America/Santiago",
+    "co": "America/Bogota", "pe": "America/Lima", "ve": "America/Caracas", "cu": "America/Havana",
+    "mn": "Asia/Ulaanbaatar", "af": "Asia/Kabul", "iq": "Asia/Baghdad",
+}
+_STAMP_OFFSET = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*([+-]\d{2}:?\d{2})(?!\d)")
+
+
+def site_zone(tree: lxml.html.HtmlElement, url: str | None) -> tuple[str, str]:
+    """(zone, tz_source) for a site nobody configured: the offset its own stamps on this
+    page carry ("page"; UTC stamps say nothing about the newsroom), else its country-code
+    domain's zone ("cctld"), else ("", "none")."""
+    offsets: dict[str, int] = {}
+    for el in tree.iter("meta", "time", "script", "abbr", "span"):
+        if el.tag == "script":
+            if "ld+json" not in (el.get("type") or "").lower():
+                continue
+            text = el.text or ""
+        else:
+            text = el.get("content") or el.get("datetime") or el.get("title") or ""
+        for m in _STAMP_OFFSET.finditer(text):
+            off = m.group(1).replace(":", "")
+            if off[1:] != "0000":
+                key = f"{off[:3]}:{off[3:]}"
+                offsets[key] = offsets.get(key, 0) + 1
+    if offsets:
+        return max(offsets, key=offsets.get), "page"
+    host = (urlsplit(url).hostname or "") if url else ""
+    tld = host.rsplit(".", 1)[-1].lower() if "." in host else ""
+    if tld in CCTLD_ZONES:
+        return CCTLD_ZONES[tld], "cctld"
+    return "", "none"
+
+
+def find_modified_date(doc, url: str | None = None, *,
+                       languages: Sequence[str] | None = DEFAULT_LANGUAGES,
+                       timezone: str | None = DEFAULT_TIMEZONE) -> str | None:
+    """The JSON-LD ``dateModified`` of the page's article (ISO 8601 as written, the zone
+    rules of :func:`find_published_date` for a time without offset), or None."""
+    tree = _load_tree(doc)
+    if tree is None:
+        return None
+    zone = timezone
+    if zone is None:
+        zone, _ = site_zone(tree, url)
+    found: list[tuple[int, str]] = []
+    for script in tree.iter("script"):
+        if "ld+json" not in (script.get("type") or "").lower():
+            continue
+        try:
+            data = json.loads((script.text or "").strip() or "null")
+        except ValueError:
+            continue
+        for obj, depth in _json_objects(data):
+            value = obj.get("dateModified")
+            if isinstance(value, str) and value.strip():
+                types = obj.get("@type")
+                types = " ".join(types) if isinstance(types, list) else str(types or "")
+                found.append((depth * 2 + (0 if _ARTICLE_TYPES.search(types) else 1), value.strip()))
+    for _, raw in sorted(found, key=lambda f: f[0]):
+        value = parse_date_text(raw, languages=languages or ("en",), timezone=zone)
+        if isinstance(value, datetime) and value.tzinfo is NO_ZONE:
+            return value.date().isoformat()
+        if value is not None:
+            return _format(value)
+    return None
 
 
 def find_published_date(
@@ -933,7 +1119,7 @@ def find_published_date(
     url: str | None = None,
     *,
     languages: Sequence[str] | None = DEFAULT_LANGUAGES,
-    timezone: str = DEFAULT_TIMEZONE,
+    timezone: str | None = DEFAULT_TIMEZONE,
     selector: str | None = None,
     fetched_at: datetime | None = None,
     order: Sequence[str] = DEFAULT_ORDER,
@@ -941,8 +1127,10 @@ def find_published_date(
     """Find the publication date of one page.
 
     ``doc`` is HTML (str/bytes) or an lxml.html element, which is only read, never
-    changed. ``languages=None`` reads the page's ``<html lang>`` (falling back to
-    dateparser's language detection). ``selector`` is the site profile's CSS selector
+    changed. ``languages=None`` reads the page's ``<html lang>`` (else Content-Language /
+    og:locale, else the script of its headings, else dateparser's language detection).
+    ``timezone=None`` means the site's zone is unknown: see :func:`site_zone`; a time with
+    no zone at all keeps only its day. ``selector`` is the site profile's CSS selector
     for the date element. ``fetched_at`` resolves relative dates and bounds the
     result (not later than a day after it). ``order`` lists the rules to try, first
     to last, among "json-ld", "meta", "time", "selector", "text", "url", "htmldate";
@@ -970,9 +1158,13 @@ def _find(doc, url, languages, timezone, selector, fetched_at, order) -> DateRes
         return DateResult(None, None, None)
     if languages is None:
         languages = _page_languages(tree)
+    tz_source = "profile"
+    if timezone is None:
+        timezone, tz_source = site_zone(tree, url)
     latest = (_reference_now(fetched_at, timezone) + timedelta(days=1)).date()
     ctx = _Context(tree=tree, url=url, languages=tuple(languages) if languages else None,
-                   timezone=timezone, fetched_at=fetched_at, selector=selector, latest=latest)
+                   timezone=timezone, fetched_at=fetched_at, selector=selector, latest=latest,
+                   tz_source=tz_source)
     ctx.headline = _headline(ctx)
     if ctx.headline is not None:
         ctx.headline_chain = frozenset(ctx.headline.iterancestors())
@@ -988,7 +1180,7 @@ def _find(doc, url, languages, timezone, selector, fetched_at, order) -> DateRes
                 logger.debug("date %s from %s (%r)", value, name, raw)
                 if name in _STRUCTURED and isinstance(value, datetime) and _UTC_RAW.search(raw):
                     return _local_day(ctx, value, raw, name)
-                return DateResult(_format(value), raw, name)
+                return ctx.result(value, raw, name)
             if first_unparsed is None:
                 first_unparsed = DateResult(None, raw, name)
         if (first_unparsed is not None and first_unparsed.source in _DATE_SLOT_RULES
@@ -1017,7 +1209,7 @@ def _local_day(ctx: _Context, value: datetime, raw: str, source: str) -> DateRes
             other = ctx.parse(other_raw)
             if (isinstance(other, datetime) and other.utcoffset()
                     and abs(other - utc) <= timedelta(minutes=5)):
-                return DateResult(_format(other), other_raw, name)
+                return ctx.result(other, other_raw, name)
     for name in ("text", "url"):
         for evidence_raw in _RULES[name](ctx):
             evidence = ctx.parse(evidence_raw)
@@ -1037,6 +1229,6 @@ def _local_day(ctx: _Context, value: datetime, raw: str, source: str) -> DateRes
                 rounded = quarter * round(implied / quarter)
                 if abs(implied - rounded) <= timedelta(minutes=5) and abs(rounded) <= timedelta(hours=14):
                     local = utc.astimezone(dt_timezone(rounded))
-                    return DateResult(_format(local), raw, source)
-            return DateResult(_day(evidence).isoformat(), evidence_raw, name)
-    return DateResult(_format(value), raw, source)
+                    return DateResult(_format(local), raw, source, "page")
+            return DateResult(_day(evidence).isoformat(), evidence_raw, name, "none")
+    return ctx.result(value, raw, source)

@@ -20,7 +20,8 @@ from lxml import etree
 from lxml import html as lxml_html
 from trafilatura import bare_extraction
 
-from crawler.dates import find_published_date
+from crawler.classify import classify_page
+from crawler.dates import find_modified_date, find_published_date
 from crawler.encoding import decode_html
 from crawler.language import detect_language, normalize_lang
 from crawler.profiles import DEFAULT_LANGUAGES, DEFAULT_TIMEZONE
@@ -30,6 +31,7 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "Article",
     "ExtractionError",
+    "classify_page",
     "extract_article",
     "parse_html",
     "paragraphs_from_text",
@@ -74,7 +76,13 @@ _TAG_RE = re.compile(r"<\s*[a-zA-Z!/?]")
 # Control characters libxml2 rejects (everything below 0x20 but tab, LF, CR).
 _INVALID_XML_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _XML_DECL_RE = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
-_SPACES_RE = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
+# Spaces a browser collapses (ASCII whitespace); a no-break space is shown as published,
+# so it is kept, as are the other fixed-width spaces.
+_SPACES_RE = re.compile(r"[ \t\r\f\v]+")
+# trafilatura normalises every Unicode space to " " (str.split) and drops unprintable
+# characters; no-break spaces travel through it as this rare printable symbol (a page that
+# has one keeps trafilatura's spaces: see _mark_nbsp).
+_NBSP_MARK = "\u2423"
 _TITLE_NORM_RE = re.compile(r"[\W_]+", re.UNICODE)
 _WORD_RE = re.compile(r"[^\W\d_]+", re.UNICODE)
 _UNSPACED_SCRIPT_RE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]")
@@ -127,6 +135,9 @@ class Article:
     published_at: str | None = None
     published_raw: str | None = None
     date_source: str | None = None
+    # where published_at's offset comes from: offset, page, cctld, profile, none
+    tz_source: str | None = None
+    modified_at: str | None = None
     hreflang: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
@@ -257,7 +268,30 @@ def _hreflang(tree: lxml_html.HtmlElement, base: str) -> dict[str, str]:
 
 
 def _clean_line(line: str) -> str:
-    return _SPACES_RE.sub(" ", line).strip()
+    line = _SPACES_RE.sub(" ", line).strip(" ")
+    return line if line.strip() else ""
+
+
+def _mark_nbsp(tree: lxml_html.HtmlElement) -> bool:
+    """Replace no-break spaces in the tree's text by _NBSP_MARK (see there); False when the
+    page already holds the mark (then nothing is replaced)."""
+    pieces = [t for el in tree.iter() for t in (el.text, el.tail) if t]
+    if any(_NBSP_MARK in t for t in pieces):
+        return False  # the page writes the symbol itself: it must stay what it is
+    for el in tree.iter():
+        if el.text and "\u00a0" in el.text:
+            el.text = el.text.replace("\u00a0", _NBSP_MARK)
+        if el.tail and "\u00a0" in el.tail:
+            el.tail = el.tail.replace("\u00a0", _NBSP_MARK)
+    return True
+
+
+def _unmark(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace(_NBSP_MARK, "\u00a0")
+    if isinstance(value, list):
+        return [_unmark(v) for v in value]
+    return value
 
 
 def _comparable(s: str) -> str:
@@ -329,9 +363,13 @@ def promote_photo_credits(tree: lxml_html.HtmlElement) -> int:
 # --------------------------------------------------------------------------- main
 
 
-def _profile_settings(profile: Any) -> tuple[tuple[str, ...], str, str | None]:
-    if profile is None:
-        return DEFAULT_LANGUAGES, DEFAULT_TIMEZONE, None
+def _profile_settings(profile: Any) -> tuple[tuple[str, ...] | None, str | None, str | None]:
+    """(languages, time zone, date selector); None = read from the page itself.
+
+    A site without a profile (``None``, or the generic one the spider builds for a bare
+    URL) is read in its own language and zone (crawler.dates.site_zone)."""
+    if profile is None or getattr(profile, "generic", False):
+        return None, None, None
     languages = tuple(getattr(profile, "languages", None) or DEFAULT_LANGUAGES)
     timezone = getattr(profile, "timezone", None) or DEFAULT_TIMEZONE
     return languages, timezone, getattr(profile, "date_selector", None)
@@ -344,6 +382,15 @@ def _find_date(tree, url, languages, timezone, selector, fetched_at):
         )
     except Exception:  # noqa: BLE001 - a date bug must not lose the article text
         logger.exception("date finding failed for %s", url)
+        return None
+
+
+def _modified_at(tree, url, languages, timezone, published) -> str | None:
+    """JSON-LD dateModified of the article, parsed like the publication date."""
+    try:
+        return find_modified_date(tree, url, languages=languages, timezone=timezone)
+    except Exception:  # noqa: BLE001 - a date bug must not lose the article text
+        logger.exception("modified-date finding failed for %s", url)
         return None
 
 
@@ -414,7 +461,13 @@ def _extract(html, url: str, fetched_at: datetime | None, profile, encoding: str
     date = _find_date(tree, url, languages, timezone, selector, fetched_at)
 
     promote_photo_credits(tree)
+    marked = _mark_nbsp(tree)
     doc, main_text = _main_text(tree, url)
+    if marked:
+        main_text = _unmark(main_text)
+        for name in ("title", "author", "description", "categories", "tags"):
+            if hasattr(doc, name):
+                setattr(doc, name, _unmark(getattr(doc, name)))
     title = _clean_meta(doc.title)
     paras = paragraphs_from_text(main_text, title)
     if not paras:
@@ -444,5 +497,7 @@ def _extract(html, url: str, fetched_at: datetime | None, profile, encoding: str
         published_at=getattr(date, "value", None),
         published_raw=getattr(date, "raw", None),
         date_source=getattr(date, "source", None),
+        tz_source=getattr(date, "tz_source", None) if getattr(date, "value", None) else None,
+        modified_at=_modified_at(tree, url, languages, timezone, date),
         hreflang=hreflang,
     )

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Sequence
 
 from lxml import html as lxml_html
 
+from crawler.kk_latin import is_kazakh_latin
+
 logger = logging.getLogger(__name__)
 
 __all__ = [
@@ -144,7 +146,8 @@ def script_language(text: str) -> str | None:
 
     Cyrillic-majority text is "kk" when Kazakh-specific letters (әғқңөұүһі) make up a
     noticeable share of it, "uk" when Ukrainian-only letters (їєґ) outnumber them, else
-    "ru"; Latin-majority text is "en".
+    "ru"; Latin-majority text is "kk" when it reads as Latin-script Kazakh
+    (:func:`crawler.kk_latin.is_kazakh_latin`), else "en".
     """
     cyr, kk, uk, lat = _letter_counts(text)
     if cyr == 0 and lat == 0:
@@ -153,7 +156,7 @@ def script_language(text: str) -> str | None:
         if uk > kk and uk >= max(1, _KK_SHARE / 4 * cyr):
             return "uk"
         return "kk" if kk >= max(1, _KK_SHARE * cyr) else "ru"
-    return "en"
+    return "kk" if is_kazakh_latin(text) else "en"
 
 
 def _contradicts(declared: str, text: str) -> str | None:
@@ -166,6 +169,8 @@ def _contradicts(declared: str, text: str) -> str | None:
         return guess
     if declared in _LATIN_LANGS and cyr > 3 * lat:
         return guess
+    if declared in _LATIN_LANGS and guess == "kk":
+        return "kk"  # Latin-script Kazakh under a template's lang="en"
     # ru <-> kk: a Kazakh edition served with the Russian template's lang="ru", or back.
     if declared == "ru" and guess == "kk" and kk >= 2 * _KK_SHARE * cyr:
         return "kk"

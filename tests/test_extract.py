@@ -118,7 +118,8 @@ def test_as_dict_has_every_field(ru):
     d = ru.as_dict()
     assert set(d) == {
         "url", "canonical_url", "title", "text", "author", "description", "categories", "tags",
-        "image", "language", "published_at", "published_raw", "date_source", "hreflang",
+        "image", "language", "published_at", "published_raw", "date_source", "tz_source", "modified_at",
+        "hreflang",
     }
     assert d["text"] == ru.text and d["tags"] == ru.tags
     d["tags"].append("x")
@@ -368,7 +369,9 @@ def test_xml_declaration_in_text_input():
 
 def test_paragraphs_from_text():
     raw = "Заголовок новости\n  Первый   абзац.  \n\n\nВторой\u00a0абзац.\nЧитайте также: другое\nФото: ТАСС"
-    assert paragraphs_from_text(raw, "Заголовок  новости") == ["Первый абзац.", "Второй абзац.", "Фото: ТАСС"]
+    # runs of ordinary spaces collapse as a browser shows them; a no-break space is kept
+    assert paragraphs_from_text(raw, "Заголовок  новости") == ["Первый абзац.", "Второй\u00a0абзац.",
+                                                              "Фото: ТАСС"]
     long_para = "Читайте также: " + "очень длинный абзац настоящего текста " * 10
     assert paragraphs_from_text(long_para) == [long_para.strip()]
 
@@ -439,3 +442,26 @@ def test_kazpravda_example_date():
         name="kazpravda", start_urls=("https://kazpravda.kz/",), allowed_domains=("kazpravda.kz",),
         languages=("ru", "kk", "en"), date_selector="time.article__date"))
     assert art.published_at is not None and art.published_at.startswith(date)
+
+
+@pytest.mark.parametrize("credit_in_figure", [False, True], ids=["credit-p", "credit-figcaption"])
+def test_kazpravda_example_text_as_published(credit_in_figure):
+    """No-break spaces are kept where the page has them: the text is byte-identical."""
+    _date, title, paras = example_parts()
+    expected = "\n\n".join(paras)
+    assert "\u00a0" in expected
+    url = "https://kazpravda.kz/n/xii-grazhdanskiy-forum-na-temu-zakon-i-poryadok-proshel-v-mangistau/"
+    art = extract_article(kazpravda_page(title, paras, credit_in_figure).encode("utf-8"), url)
+    assert art.text == expected
+
+
+def test_no_break_space_kept_and_mark_symbol_left_alone():
+    body = ("<p>Сумма составила 5\u00a0000 тенге, сообщили в акимате города в пятницу вечером.</p>"
+            "<p>Второй абзац новости о бюджете города, принятом на сессии маслихата.</p>")
+    html = f"<html lang='ru'><body><article><h1>Бюджет</h1>{body}</article></body></html>"
+    text = extract_article(html, "https://a.kz/n/1").text
+    assert "5\u00a0000 тенге" in text and "\u2423" not in text
+    # a page that itself writes the symbol used to carry no-break spaces keeps it as written
+    marked = html.replace("Второй абзац", "Второй \u2423 абзац")
+    text = extract_article(marked, "https://a.kz/n/1").text
+    assert "\u2423" in text

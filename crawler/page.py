@@ -23,8 +23,10 @@ from crawler.urls import article_url
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["PageResult", "check_fetch", "content_problem", "load_classifier", "process_page"]
+__all__ = ["NOT_AN_ARTICLE", "PageResult", "check_fetch", "content_problem", "load_classifier", "process_page"]
 
+# the error of a page the classifier does not call an article: "not an article: listing"
+NOT_AN_ARTICLE = "not an article: "
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "")
 
 # classify(html, url) -> "article" or the kind of other page ("listing", "section", ...)
@@ -102,7 +104,7 @@ def process_page(body: bytes, headers: Mapping[str, str] | None, url: str,
                 classify = load_classifier(classify)
             result.kind = classify(text, url)
             if result.kind != "article":
-                result.error = f"not an article: {result.kind}"
+                result.error = f"{NOT_AN_ARTICLE}{result.kind}"
                 return result
         when = datetime.fromisoformat(fetched_at) if isinstance(fetched_at, str) and fetched_at else fetched_at
         article = extract_article(text, url, fetched_at=when or None, profile=profile)

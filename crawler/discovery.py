@@ -34,7 +34,7 @@ _NAVIGATION = re.compile(
     r"/(?:about|contacts?|kontakty|login|logout|signin|signup|register|registration|auth|account|"
     r"profile|user|users|cart|basket|checkout|search|poisk|advert\w*|reklama|rss|feeds?|sitemap|"
     r"privacy|terms|policy|cookies?|subscribe|subscription|print|share|tags?|authors?|amp|"
-    r"wp-admin|wp-login\.php|cdn-cgi|static|assets|media|uploads?|images?|img|css|js|private)"
+    r"wp-admin|wp-login\.php|cdn-cgi|static|assets|media|uploads?|images?|img|css|js)"
     r"(?:/|$|\.|\?)",
     re.IGNORECASE)
 _NAV_QUERY = re.compile(r"(?:^|&)(?:print|share|replytocom|lang|sort|order|view|format)=", re.IGNORECASE)

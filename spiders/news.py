@@ -124,6 +124,7 @@ class NewsSpider(Spider):
                 yield Request(url, callback=self.parse_feed, errback=self.discovery_error,
                               meta=dict(meta, discovery="feed"))
             for url in profile.start_urls:
+                self._seen.add(url_key(url))  # read as a listing every run, never a candidate
                 yield Request(url, callback=self.parse_listing, errback=self.discovery_error,
                               meta=dict(meta, discovery="listing", listing_depth=0))
 

@@ -64,8 +64,11 @@ _VISITED_SQL = ("SELECT url FROM pages WHERE id IN (SELECT max(id) FROM pages GR
 class KnownIndex:
     """Known article URLs (as requested, after redirects, and canonical), by url_key."""
 
-    def __init__(self, pages: list[KnownPage] = (), visited: Iterable[str] = ()):
+    def __init__(self, pages: list[KnownPage] = (), visited: Iterable[str] = (),
+                 listed: dict[str, dict] | None = None):
         self._by_key: dict[str, KnownPage] = {}
+        # url_key -> the dates each source listed it with at the last visit
+        self.listed: dict[str, dict] = dict(listed or {})
         self.pages = list(pages)
         # url_keys of pages fetched before that were no article (and no listing, which is
         # re-read every time): discovery by content does not fetch them again
@@ -84,6 +87,7 @@ class KnownIndex:
 
         pages = []
         visited = []
+        listed = {}
         with Archive(db_path, create=False) as archive:
             for row in archive.known_pages():
                 pages.append(KnownPage(
@@ -93,9 +97,10 @@ class KnownIndex:
                     last_modified=row["last_modified"], lastmod=row.get("lastmod"),
                 ))
             visited = [url for (url,) in archive.db.execute(_VISITED_SQL, [NOT_AN_ARTICLE + "%", _LISTING])]
+            listed = {row.pop("url_key"): row for row in archive.listed_dates()}
         logger.info("%d known article URLs and %d visited non-article pages in %s",
                     len(pages), len(visited), db_path)
-        return cls(pages, visited)
+        return cls(pages, visited, listed)
 
     def __len__(self) -> int:
         return len(self.pages)
@@ -124,6 +129,30 @@ class KnownIndex:
             if day >= first_day:
                 out.append(page)
         return out
+
+
+def _differs(then: str, now: str) -> bool:
+    a, b = parse_lastmod(then), parse_lastmod(now)
+    if a is not None and b is not None:
+        return a != b
+    return then.strip() != now.strip()
+
+
+def listed_changed(recorded: dict | None, listed: dict[str, str | None]) -> bool | None:
+    """Does a source's date differ from the one the same source listed at the last visit?
+
+    ``recorded`` and ``listed`` map a source (lastmod, feed_date, listing_date) to its date.
+    True or False when some source offering a date now had one recorded; None when none
+    had (the caller falls back on :func:`changed_since`).
+    """
+    compared = False
+    for source, now in listed.items():
+        then = (recorded or {}).get(source)
+        if now and then:
+            if _differs(then, now):
+                return True
+            compared = True
+    return False if compared else None
 
 
 def changed_since(known: KnownPage, lastmod: str | None) -> bool:

@@ -24,7 +24,7 @@ from typing import Any
 from scrapy import Request
 
 from crawler.discovery import LearnedPatterns
-from crawler.incremental import KnownIndex, KnownPage, changed_since
+from crawler.incremental import KnownIndex, KnownPage, changed_since, listed_changed
 from crawler.urls import url_key
 
 logger = logging.getLogger(__name__)
@@ -68,6 +68,8 @@ class KnownUrlMiddleware(_RequestFilter):
         self.known = known
         self.refresh = refresh
         self._learned: LearnedPatterns | None = None
+        self.offers: dict[str, dict[str, str]] = {}  # url_key -> source -> date, this run
+        self._sent: set[str] = set()  # url_keys requested in this run
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -90,17 +92,43 @@ class KnownUrlMiddleware(_RequestFilter):
         key = url_key(request.url)
         known = self.known.get_key(key)
         site = request.meta.get("site")
+        listed = {k: v for k, v in (request.meta.get("listed") or {}).items() if v}
+        if listed:
+            self.offers.setdefault(key, {}).update(listed)
+        if request.meta.get("offer_only"):
+            # another source listing a URL already offered in this run: only its date counts
+            if known is None or key in self._sent or listed_changed(self.known.listed.get(key), listed) is not True:
+                return None
+            request.meta.pop("offer_only")
+            return self._refetch(request, known, key)
         if known is None:
             if (request.meta.get("classify") and not self.refresh and self.known.was_visited(key)
                     and not self._shaped_like_articles(request.url)):
                 self.stats.inc_value("discovery/skipped_visited")
                 self.stats.inc_value(f"discovery/site/{site}/skipped_visited")
                 return None
+            self._sent.add(key)
             return request
-        if not (request.meta.get("force") or self.refresh or changed_since(known, request.meta.get("lastmod"))):
+        if not (request.meta.get("force") or self.refresh or self._changed(known, key, request)):
             self.stats.inc_value("discovery/skipped_known")
             self.stats.inc_value(f"discovery/site/{site}/skipped_known")
             return None
+        return self._refetch(request, known, key)
+
+    def _changed(self, known: KnownPage, key: str, request: Request) -> bool:
+        """A source lists the URL with another date than it did at the last visit; with no
+        date of that source recorded, the page's own recorded date (or our clock) decides."""
+        verdict = listed_changed(self.known.listed.get(key), request.meta.get("listed") or {})
+        if verdict is not None:
+            return verdict
+        return changed_since(known, request.meta.get("lastmod"))
+
+    def listed_rows(self) -> list[dict]:
+        """This run's listed dates of every article URL offered, for the archive."""
+        return [{"url_key": key, **dates} for key, dates in self.offers.items()]
+
+    def _refetch(self, request: Request, known: KnownPage, key: str) -> Request:
+        self._sent.add(key)
         self.stats.inc_value("discovery/refetch")
         request.headers.update(known.conditional_headers())
         request.meta["known_article_url"] = known.article_url

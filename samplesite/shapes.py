@@ -4,8 +4,9 @@
   «Следующая», ``rel=next`` and page numbers), articles at ``/news/view.php?id=N``, whose
   teasers carry the time of their last edit;
 - :class:`PrefixSite`: ``/ru/`` and ``/kz/`` editions on one origin (two start URLs), the Kazakh
-  one in Latin script (2021 alphabet), found through a sitemap whose ``lastmod``s are hours
-  behind our clock (the server's clock is wrong, the dates still change on every edit);
+  one in Latin script (2021 alphabet), listed with their publication times and in a sitemap
+  whose ``lastmod``s are hours behind our clock (the server's clock is wrong, the dates still
+  change on every edit, and only there);
 - :class:`TreeSite`: a section tree four levels deep and a date archive
   (``/archive/2025/09/12/``); the articles are linked only from the deepest levels.
 
@@ -90,6 +91,9 @@ class ShapeSite:
     """A small news site on its own loopback port (see the module docstring)."""
 
     name = "shape"
+    # teasers show when a story was published (its edits only show in the sitemap), else
+    # when it last changed
+    listed_as_published = False
 
     def __init__(self, seed: str = "0"):
         self.seed = seed
@@ -198,7 +202,7 @@ class ShapeSite:
     def teasers(self, pieces: list[Piece], short: bool = False) -> str:
         items = []
         for p in pieces:
-            stamp = p.modified.isoformat(timespec="seconds")
+            stamp = (p.published if self.listed_as_published else p.modified).isoformat(timespec="seconds")
             when = "" if short else f' <time datetime="{stamp}">{escape(p.visible_date)}</time>'
             items.append(f'<li><a href="{escape(p.path)}">{escape(p.title)}</a>{when}</li>')
         return f'<ul class="news-list">{"".join(items)}</ul>'
@@ -273,6 +277,7 @@ class PrefixSite(ShapeSite):
     ``clock_skew`` behind the real time of each change."""
 
     name = "prefix"
+    listed_as_published = True
 
     def __init__(self, seed: str = "prefix", n: int = 4, clock_skew: timedelta = timedelta(hours=-7)):
         self.n, self.clock_skew = n, clock_skew

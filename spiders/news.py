@@ -57,6 +57,10 @@ _FEED_TYPES = re.compile(r"(rss|atom)\+xml|application/(rss|atom|xml)", re.I)
 _PAGINATION = re.compile(r"(?:[?&](?:page|p|PAGEN_\d+)=\d+|/page/\d+/?$)", re.I)
 
 
+# which recorded date a discovery source gives (archive table listed_dates)
+_LISTED_BY = {"sitemap": "lastmod", "feed": "feed_date", "listing": "listing_date", "content": "listing_date"}
+
+
 def _parse_when(value: str | None) -> date | None:
     """The day of a sitemap lastmod (W3C datetime) or a feed date (RFC 822)."""
     when = parse_lastmod(value)
@@ -341,7 +345,17 @@ class NewsSpider(Spider):
         if not (classify or profile.is_article_url(url)):
             return
         key = url_key(url)
+        source = _LISTED_BY.get(via)
+        listed = {source: lastmod} if source and lastmod else {}
         if key in self._seen:
+            if listed:
+                # Fetched at most once, but every source's date is compared with the one it
+                # gave last time (crawler/known_urls.py) and recorded.
+                yield Request(normalize_url(url), callback=self.parse_article, errback=self.article_error,
+                              dont_filter=True, meta={
+                                  "site": site, "article": True, "via": via, "lastmod": lastmod,
+                                  "listed": listed, "offer_only": True,
+                                  "handle_httpstatus_list": HANDLED_STATUSES})
             return
         self._seen.add(key)
         stats = self.crawler.stats
@@ -350,7 +364,7 @@ class NewsSpider(Spider):
         if classify:
             stats.inc_value("discovery/candidates")
         meta = {"site": site, "article": True, "via": via, "lastmod": lastmod, "force": force,
-                "handle_httpstatus_list": HANDLED_STATUSES, "classify": classify}
+                "handle_httpstatus_list": HANDLED_STATUSES, "classify": classify, "listed": listed}
         # dont_filter: _seen already dedups candidates, and a redirect back to a URL seen
         # before (a redirect loop) must end in the errback, not vanish in the dupefilter.
         yield Request(normalize_url(url), callback=self.parse_candidate if classify else self.parse_article,

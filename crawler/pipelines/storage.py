@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections import Counter
+from datetime import datetime, timezone
 
 from scrapy.utils.defer import deferred_from_coro
 
@@ -12,6 +13,7 @@ from archive import Archive
 from archive.manifest import software_versions
 
 from crawler.items import FetchedPage
+from crawler.known_urls import KnownUrlMiddleware
 from crawler.page import NOT_AN_ARTICLE
 from crawler.pipelines.extraction import is_not_article
 from crawler.neardup import DEFAULT_THRESHOLD, NearDupIndexer
@@ -209,6 +211,21 @@ class ArchivePipeline:
         item.body = None
         item.article = None
 
+    def _record_listed_dates(self) -> None:
+        """The dates sitemaps, feeds and listings gave every offered URL in this run, so the
+        next run sees an edit as a date that changed (crawler/known_urls.py)."""
+        known = self.crawler.get_spider_middleware(KnownUrlMiddleware)
+        if known is None or self.stats.get_value(STORAGE_FAILED):
+            return
+        try:
+            n = self.archive.record_listed_dates(known.listed_rows(),
+                                                 datetime.now(timezone.utc).isoformat(timespec="seconds"))
+            logger.info("recorded the listed dates of %d URLs", n)
+        except Exception as exc:  # the crawl's own record comes first
+            if not is_storage_failure(exc):
+                raise
+            logger.warning("could not record the listed dates: %s", exc)
+
     def _not_articles(self) -> int:
         return self.archive.db.execute(
             "SELECT count(*) FROM pages WHERE crawl_id = ? AND error LIKE ?",
@@ -222,6 +239,7 @@ class ArchivePipeline:
         if self.archive is None:
             return
         stats = self.stats.get_stats()
+        self._record_listed_dates()
         row = {column: int(stats.get(key, 0)) for column, key in _STAT_KEYS.items()}
         row["by_site"] = site_outcomes(stats)
         row["discovery_errors"] = int(stats.get("discovery/errors", 0))

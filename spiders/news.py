@@ -86,6 +86,7 @@ class NewsSpider(Spider):
         self.discovery_depth = 5
         self.discovery_max_pages = 1000
         self._candidates: dict[str, int] = {}
+        self._confirmed: set[str] = set()  # candidates that a sitemap or feed lists too
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -187,6 +188,8 @@ class NewsSpider(Spider):
                 # as Request would write it: percent-encoded
                 yield from self._article_request(safe_url_string(loc), site, "sitemap",
                                                  lastmod=entry.get("lastmod"))
+            else:
+                yield from self._listed_candidate(safe_url_string(loc), site, "sitemap", entry.get("lastmod"))
 
     def _hold_sitemap(self, site: str, url: str) -> None:
         # priority 1: once released, fetched before the article requests already queued
@@ -256,8 +259,11 @@ class NewsSpider(Spider):
                 self.crawler.stats.inc_value("discovery/older_than_since")
                 continue
             if link.strip():
-                yield from self._article_request(urljoin(response.url, link.strip()), site, "feed",
-                                                 lastmod=stamp)
+                url = urljoin(response.url, link.strip())
+                if self.profiles[site].is_article_url(url):
+                    yield from self._article_request(url, site, "feed", lastmod=stamp)
+                else:
+                    yield from self._listed_candidate(url, site, "feed", stamp)
 
     # -- listings ----------------------------------------------------------------------
 
@@ -311,7 +317,16 @@ class NewsSpider(Spider):
         """Discovery by content on sites whose profile gives no article URL pattern."""
         return self.discovery_depth > 0 and not profile.article_url_pattern
 
-    def _candidate_request(self, url: str, site: str, listed: str | None, hops: int):
+    def _listed_candidate(self, url: str, site: str, via: str, lastmod: str | None):
+        """A sitemap or feed entry whose URL does not look like an article (a query-string
+        id, say): on a site without a URL pattern, its page decides; its links are not
+        followed (the sitemap or feed lists the site's articles)."""
+        profile = self.profiles[site]
+        if self._by_content(profile) and profile.owns(url) and link_kind(url) == "candidate":
+            yield from self._candidate_request(url, site, lastmod, self.discovery_depth, via=via)
+
+    def _candidate_request(self, url: str, site: str, listed: str | None, hops: int,
+                           via: str = "content"):
         """A page that may be an article, a section or anything else: fetched, classified by
         the extraction pipeline, its links followed (parse_candidate)."""
         if self._candidates.get(site, 0) >= self.discovery_max_pages:
@@ -319,7 +334,7 @@ class NewsSpider(Spider):
                 self.crawler.stats.inc_value("discovery/candidates_over_limit")
             return
         before = len(self._seen)
-        for request in self._article_request(url, site, "content", lastmod=listed, classify=True):
+        for request in self._article_request(url, site, via, lastmod=listed, classify=True):
             request.meta["hops"] = hops
             yield request
         if len(self._seen) > before:
@@ -348,6 +363,8 @@ class NewsSpider(Spider):
         source = _LISTED_BY.get(via)
         listed = {source: lastmod} if source and lastmod else {}
         if key in self._seen:
+            if not classify and via in ("sitemap", "feed"):
+                self._confirmed.add(key)  # a candidate still in flight needs no classifier
             if listed:
                 # Fetched at most once, but every source's date is compared with the one it
                 # gave last time (crawler/known_urls.py) and recorded.
@@ -387,7 +404,7 @@ class NewsSpider(Spider):
             body=response.body,
             known_article_url=response.meta.get("known_article_url"),
             lastmod=response.meta.get("lastmod"),
-            classify=bool(response.meta.get("classify")),
+            classify=bool(response.meta.get("classify")) and url_key(requested) not in self._confirmed,
         )
         if response.status == 304:
             page.body = None

@@ -161,6 +161,30 @@ def test_listing_without_url_pattern_gives_candidates_decided_by_content():
     assert spider.crawler.stats.get_value("discovery/candidates") == 3
 
 
+def test_a_candidate_that_a_sitemap_lists_too_is_not_classified():
+    spider = make_spider()
+    html = f'<html><body><a href="{ARTICLE}">x</a></body></html>'.encode()
+    [candidate] = spider.parse_listing(response(HtmlResponse, ROOT + "/", html, discovery="listing", listing_depth=0))
+    [offer] = spider._sitemap_entries(response(XmlResponse, f"{ROOT}/sitemap.xml",
+                                               urlset((candidate.url, "2025-09-12"))), SITE)
+    assert offer.meta["offer_only"] and offer.meta["listed"] == {"lastmod": "2025-09-12"}
+    page_response = HtmlResponse(candidate.url, body=b"<html></html>", request=candidate,
+                                 headers={"Content-Type": "text/html"})
+    [page] = [p for p in spider.parse_candidate(page_response) if isinstance(p, FetchedPage)]
+    assert page.classify is False
+
+
+def test_sitemap_and_feed_entries_not_shaped_like_articles_are_candidates():
+    spider = make_spider()
+    [sitemapped] = spider._sitemap_entries(response(XmlResponse, f"{ROOT}/sitemap.xml",
+                                                    urlset((f"{ROOT}/news/view.php?id=7", None))), SITE)
+    assert sitemapped.meta["classify"] and sitemapped.meta["via"] == "sitemap"
+    assert sitemapped.meta["hops"] == spider.discovery_depth  # its links are not followed
+    old = make_spider(DISCOVERY_DEPTH=0)
+    assert list(old._sitemap_entries(response(XmlResponse, f"{ROOT}/sitemap.xml",
+                                              urlset((f"{ROOT}/news/view.php?id=7", None))), SITE)) == []
+
+
 def test_candidate_links_are_followed_within_the_depth():
     spider = make_spider(DISCOVERY_DEPTH=2)
     html = b'<html><body><a href="/world/asia/central/">deeper</a></body></html>'

@@ -344,10 +344,9 @@ class NewsSpider(Spider):
         """A candidate: recorded as fetched (the pipeline decides if it is an article) and,
         when it is HTML, read as a listing for more candidates."""
         yield from self.parse_article(response)
-        if response.status == 200 and hasattr(response, "css"):
-            meta = response.meta
-            if meta.get("hops", 0) < self.discovery_depth:
-                yield from self.parse_listing(response, depth=0)
+        if (response.status == 200 and hasattr(response, "css")
+                and response.meta.get("hops", 0) < self.discovery_depth):
+            yield from self.parse_listing(response, depth=0)
 
     # -- articles ----------------------------------------------------------------------
 

@@ -14,19 +14,11 @@ from twisted.python.failure import Failure
 
 from crawler.discovery import LearnedPatterns
 from crawler.items import FetchedPage
-from crawler.page import NOT_AN_ARTICLE, PageResult, check_fetch, process_fetched
+from crawler.page import CLASSIFIER, PageResult, check_fetch, is_not_article, process_fetched
 from crawler.profiles import crawl_profiles
 from crawler.workers import WorkerCrashed, WorkerPool, WorkerTimeout, default_size
 
 logger = logging.getLogger(__name__)
-
-# by name: resolved once in whichever process runs the page function
-CLASSIFIER = "crawler.extract:classify_page"
-
-
-def is_not_article(error: str | None) -> bool:
-    """Is this the page function's verdict on a page that is no article (not a failure)?"""
-    return bool(error) and error.startswith(NOT_AN_ARTICLE)
 
 
 def _fire(d: Deferred, future) -> None:

@@ -14,8 +14,7 @@ from archive.manifest import software_versions
 
 from crawler.items import FetchedPage
 from crawler.known_urls import KnownUrlMiddleware
-from crawler.page import NOT_AN_ARTICLE
-from crawler.pipelines.extraction import is_not_article
+from crawler.page import NOT_AN_ARTICLE, is_not_article
 from crawler.neardup import DEFAULT_THRESHOLD, NearDupIndexer
 from crawler.profiles import crawl_profile_records, crawl_profiles
 

@@ -77,7 +77,7 @@ class KnownUrlMiddleware(_RequestFilter):
         path = s.get("ARCHIVE_PATH")
         return cls(crawler, KnownIndex.load(path) if path else KnownIndex(), s.getbool("CRAWL_REFRESH"))
 
-    def _shaped_like_articles(self, url: str) -> bool:
+    def shaped_like_articles(self, url: str) -> bool:
         """Shares its URL template with two stored articles of its origin (then the
         classifier may have been wrong last time: fetch it again)."""
         if self._learned is None:
@@ -103,7 +103,7 @@ class KnownUrlMiddleware(_RequestFilter):
             return self._refetch(request, known, key)
         if known is None:
             if (request.meta.get("classify") and not self.refresh and self.known.was_visited(key)
-                    and not self._shaped_like_articles(request.url)):
+                    and not self.shaped_like_articles(request.url)):
                 self.stats.inc_value("discovery/skipped_visited")
                 self.stats.inc_value(f"discovery/site/{site}/skipped_visited")
                 return None

@@ -14,6 +14,7 @@ from twisted.python.failure import Failure
 
 from crawler.discovery import LearnedPatterns
 from crawler.items import FetchedPage
+from crawler.known_urls import KnownUrlMiddleware
 from crawler.page import CLASSIFIER, PageResult, check_fetch, is_not_article, process_fetched
 from crawler.profiles import crawl_profiles
 from crawler.workers import WorkerCrashed, WorkerPool, WorkerTimeout, default_size
@@ -92,7 +93,7 @@ class ExtractionPipeline:
             result = await self._process(item, profile, classify)
             if classify and result.kind == "article":
                 self.learned.confirm(item.final_url or item.url)
-            elif classify and result.kind == "other" and self.learned.matches(item.final_url or item.url):
+            elif classify and result.kind == "other" and self._shaped_like_articles(item.final_url or item.url):
                 # Not a listing, and two articles of this crawl share its URL's shape: the
                 # classifier's doubt (a short note, say) loses to the site's own pattern.
                 rescued = await self._process(item, profile, None)
@@ -109,6 +110,14 @@ class ExtractionPipeline:
             self.stats.inc_value("pages/errors")
             logger.warning("no article from %s: %s", item.url, item.error)
         return item
+
+    def _shaped_like_articles(self, url: str) -> bool:
+        """Two articles of the URL's origin, confirmed in this crawl or stored before, share
+        its URL's shape."""
+        if self.learned.matches(url):
+            return True
+        known = self.crawler.get_spider_middleware(KnownUrlMiddleware)
+        return known is not None and known.shaped_like_articles(url)
 
     async def _process(self, item: FetchedPage, profile, classify) -> PageResult:
         if self.pool is None:

@@ -185,6 +185,15 @@ def test_sitemap_and_feed_entries_not_shaped_like_articles_are_candidates():
                                               urlset((f"{ROOT}/news/view.php?id=7", None))), SITE)) == []
 
 
+def test_candidates_per_site_are_capped():
+    spider = make_spider(DISCOVERY_MAX_PAGES=3)
+    html = "".join(f'<a href="/world/n{i}.html">{i}x</a>' for i in range(5)).encode()
+    out = list(spider.parse_listing(response(HtmlResponse, ROOT + "/", b"<html><body>" + html + b"</body></html>",
+                                             discovery="listing", listing_depth=0)))
+    assert len([r for r in out if r.meta.get("classify")]) == 3
+    assert spider.crawler.stats.get_value("discovery/candidates_over_limit") == 2
+
+
 def test_candidate_links_are_followed_within_the_depth():
     spider = make_spider(DISCOVERY_DEPTH=2)
     html = b'<html><body><a href="/world/asia/central/">deeper</a></body></html>'

@@ -12,7 +12,7 @@ import logging
 import os
 import sqlite3
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -691,6 +691,29 @@ class Archive:
             row["etag"] = headers.get("etag")
             row["last_modified"] = headers.get("last-modified")
             yield row
+
+    LISTED_SOURCES = ("lastmod", "feed_date", "listing_date")
+
+    def listed_dates(self) -> Iterator[dict]:
+        """The dates each source listed a URL with at its last visit: dicts of url_key
+        (the crawler's key of the URL), lastmod, feed_date, listing_date, seen_at."""
+        yield from self.db.query("SELECT * FROM listed_dates")
+
+    def record_listed_dates(self, rows: Iterable[Mapping], seen_at: str) -> int:
+        """Keep the dates the sources listed URLs with in this visit (a source that did not
+        list a URL this time keeps its earlier date). Returns the number of rows given."""
+        n = 0
+        sql = ("INSERT INTO listed_dates (url_key, lastmod, feed_date, listing_date, seen_at) "
+               "VALUES (?, ?, ?, ?, ?) ON CONFLICT(url_key) DO UPDATE SET "
+               "lastmod = coalesce(excluded.lastmod, lastmod), "
+               "feed_date = coalesce(excluded.feed_date, feed_date), "
+               "listing_date = coalesce(excluded.listing_date, listing_date), seen_at = excluded.seen_at")
+        seen = to_utc_iso(seen_at)
+        with self._write():
+            for row in rows:
+                self.db.execute(sql, [row["url_key"], *(row.get(k) for k in self.LISTED_SOURCES), seen])
+                n += 1
+        return n
 
     def known_urls(self) -> set[str]:
         """Return the canonical URLs of all stored articles (duplicates included)."""

@@ -328,6 +328,14 @@ def _m011_frontier(db: sqlite_utils.Database) -> None:
                "PRIMARY KEY (run, key)) WITHOUT ROWID")
 
 
+def _m012_listed_dates(db: sqlite_utils.Database) -> None:
+    # The dates each source listed a URL with at the last visit (sitemap lastmod, feed date,
+    # listing date), also when it was not fetched: any one differing next time is an edit,
+    # whatever the site's clock says against ours.
+    db.execute("CREATE TABLE listed_dates (url_key TEXT PRIMARY KEY, lastmod TEXT, feed_date TEXT, "
+               "listing_date TEXT, seen_at TEXT)")
+
+
 # Append only: a released migration never changes, a new one goes at the end.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m001_initial,
@@ -341,6 +349,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m009_withdrawn_at,
     _m010_article_tz_source_and_modified_at,
     _m011_frontier,
+    _m012_listed_dates,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
+from crawler.page import NOT_AN_ARTICLE
 from crawler.urls import url_key
 
 logger = logging.getLogger(__name__)
@@ -53,12 +55,24 @@ def parse_lastmod(value: str | None) -> datetime | None:
     return when
 
 
+_LISTING = NOT_AN_ARTICLE + "listing"
+# the latest fetch of each URL, when it was a candidate the classifier called no article
+_VISITED_SQL = ("SELECT url FROM pages WHERE id IN (SELECT max(id) FROM pages GROUP BY url) "
+                "AND article_id IS NULL AND error LIKE ? AND error != ?")
+
+
 class KnownIndex:
     """Known article URLs (as requested, after redirects, and canonical), by url_key."""
 
-    def __init__(self, pages: list[KnownPage] = ()):
+    def __init__(self, pages: list[KnownPage] = (), visited: Iterable[str] = (),
+                 listed: dict[str, dict] | None = None):
         self._by_key: dict[str, KnownPage] = {}
+        # url_key -> the dates each source listed it with at the last visit
+        self.listed: dict[str, dict] = dict(listed or {})
         self.pages = list(pages)
+        # url_keys of pages fetched before that were no article (and no listing, which is
+        # re-read every time): discovery by content does not fetch them again
+        self.visited: set[str] = {url_key(u) for u in visited}
         for page in self.pages:
             self._by_key[url_key(page.url)] = page
             if page.article_url != page.url:
@@ -72,6 +86,8 @@ class KnownIndex:
         from archive import Archive
 
         pages = []
+        visited = []
+        listed = {}
         with Archive(db_path, create=False) as archive:
             for row in archive.known_pages():
                 pages.append(KnownPage(
@@ -80,14 +96,21 @@ class KnownIndex:
                     published_at=row["published_at"], etag=row["etag"],
                     last_modified=row["last_modified"], lastmod=row.get("lastmod"),
                 ))
-        logger.info("%d known article URLs in %s", len(pages), db_path)
-        return cls(pages)
+            visited = [url for (url,) in archive.db.execute(_VISITED_SQL, [NOT_AN_ARTICLE + "%", _LISTING])]
+            listed = {row.pop("url_key"): row for row in archive.listed_dates()}
+        logger.info("%d known article URLs and %d visited non-article pages in %s",
+                    len(pages), len(visited), db_path)
+        return cls(pages, visited, listed)
 
     def __len__(self) -> int:
         return len(self.pages)
 
     def get(self, url: str) -> KnownPage | None:
         return self._by_key.get(url_key(url))
+
+    def was_visited(self, key: str) -> bool:
+        """A page (by url_key) fetched before and found to be no article and no listing."""
+        return key in self.visited
 
     def get_key(self, key: str) -> KnownPage | None:
         """Like get(), for a key already computed with url_key()."""
@@ -106,6 +129,30 @@ class KnownIndex:
             if day >= first_day:
                 out.append(page)
         return out
+
+
+def _differs(then: str, now: str) -> bool:
+    a, b = parse_lastmod(then), parse_lastmod(now)
+    if a is not None and b is not None:
+        return a != b
+    return then.strip() != now.strip()
+
+
+def listed_changed(recorded: dict | None, listed: dict[str, str | None]) -> bool | None:
+    """Does a source's date differ from the one the same source listed at the last visit?
+
+    ``recorded`` and ``listed`` map a source (lastmod, feed_date, listing_date) to its date.
+    True or False when some source offering a date now had one recorded; None when none
+    had (the caller falls back on :func:`changed_since`).
+    """
+    compared = False
+    for source, now in listed.items():
+        then = (recorded or {}).get(source)
+        if now and then:
+            if _differs(then, now):
+                return True
+            compared = True
+    return False if compared else None
 
 
 def changed_since(known: KnownPage, lastmod: str | None) -> bool:

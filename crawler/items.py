@@ -30,6 +30,8 @@ class FetchedPage:
     warc: tuple[str, int, int] | None = None
     # The sitemap lastmod or feed date that listed the URL (None from a listing).
     lastmod: str | None = None
+    # Found by discovery by content: not known to be an article until the page says so.
+    classify: bool = False
 
     @property
     def not_modified(self) -> bool:

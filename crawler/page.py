@@ -23,8 +23,12 @@ from crawler.urls import article_url
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["PageResult", "check_fetch", "content_problem", "load_classifier", "process_page"]
+__all__ = ["CLASSIFIER", "NOT_AN_ARTICLE", "PageResult", "is_not_article", "check_fetch", "content_problem", "load_classifier", "process_page"]
 
+# the error of a page the classifier does not call an article: "not an article: listing"
+NOT_AN_ARTICLE = "not an article: "
+# the crawl's classifier, by name: resolved in whichever process runs the page function
+CLASSIFIER = "crawler.extract:classify_page"
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "")
 
 # classify(html, url) -> "article" or the kind of other page ("listing", "section", ...)
@@ -43,6 +47,11 @@ class PageResult:
     error: str | None = None
     encoding: str | None = None
     kind: str | None = None
+
+
+def is_not_article(error: str | None) -> bool:
+    """Is this the classifier's verdict on a page that is no article (not a failure)?"""
+    return bool(error) and error.startswith(NOT_AN_ARTICLE)
 
 
 def content_problem(body: bytes | None, content_type: str | None) -> str | None:
@@ -102,7 +111,7 @@ def process_page(body: bytes, headers: Mapping[str, str] | None, url: str,
                 classify = load_classifier(classify)
             result.kind = classify(text, url)
             if result.kind != "article":
-                result.error = f"not an article: {result.kind}"
+                result.error = f"{NOT_AN_ARTICLE}{result.kind}"
                 return result
         when = datetime.fromisoformat(fetched_at) if isinstance(fetched_at, str) and fetched_at else fetched_at
         article = extract_article(text, url, fetched_at=when or None, profile=profile)

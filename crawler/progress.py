@@ -166,11 +166,13 @@ class CrawlProgress:
             stored = sum(stats.get(f"archive/site/{site}/{o}", 0) for o in _STORED)
             errors = stats.get(f"archive/site/{site}/errors", 0)
             fetched = self.fetched[site]
-            # Every queued article ends stored or as an error, once: that is what is left.
-            done = stored + errors
+            # Every queued article ends stored, as an error or (a candidate of discovery by
+            # content) as no article, once: that is what is left.
+            done = stored + errors + stats.get(f"archive/site/{site}/not_article", 0)
             rate = self.rates.setdefault(site, Rate()).update(done)
             discovered = stats.get(f"discovery/site/{site}/discovered", 0)
-            known = stats.get(f"discovery/site/{site}/skipped_known", 0)
+            known = (stats.get(f"discovery/site/{site}/skipped_known", 0)
+                     + stats.get(f"discovery/site/{site}/skipped_visited", 0))
             # Delayed retries may pass the scheduler again: never more than were found.
             queued = min(self.queued[site], max(discovered - known, 0)) if discovered else self.queued[site]
             left = max(queued - done, 0)

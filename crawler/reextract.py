@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 
 from crawler.items import FetchedPage
 from crawler.neardup import DEFAULT_THRESHOLD, NearDupIndexer
-from crawler.page import check_fetch, process_fetched
+from crawler.page import CLASSIFIER, NOT_AN_ARTICLE, check_fetch, process_fetched
 from crawler.profiles import SiteProfile, bundled_profiles, generic_profile, profile_from_record
 
 logger = logging.getLogger(__name__)
@@ -57,7 +57,13 @@ def reextract_archive(archive, *, site: str | None = None,
         if problem:
             counts["skipped"] += 1
             continue
-        outcome = process_fetched(page, profile)
+        # A candidate of discovery by content that the classifier called no article is
+        # judged again, never stored as an article unasked.
+        was_not_article = (row.get("error") or "").startswith(NOT_AN_ARTICLE)
+        outcome = process_fetched(page, profile, CLASSIFIER if was_not_article else None)
+        if was_not_article and outcome.article is None and outcome.kind not in (None, "article"):
+            counts["not articles"] += 1
+            continue
         if outcome.article is None:
             counts["failed"] += 1
             logger.warning("re-extraction failed for %s: %s", url, outcome.error)

@@ -110,6 +110,11 @@ CRAWL_SINCE = None  # ISO date: skip sitemap/feed entries older than this
 CRAWL_LIMIT = 0  # article pages per site, 0 = no limit
 CRAWL_REFRESH = False  # re-fetch known articles even when nothing says they changed
 CRAWL_RECHECK_DAYS = 0  # re-fetch known articles published in the last N days
+# Discovery by content on sites without an article URL pattern (crawler/discovery.py): how
+# many links away from a start page candidates are fetched (0 turns it off), and at most
+# how many candidate pages per site.
+DISCOVERY_DEPTH = 5
+DISCOVERY_MAX_PAGES = 1000
 # Near-duplicates (crawler/neardup.py): estimated Jaccard similarity of word 5-gram shingles a
 # pair needs to be linked through articles.near_duplicate_of (measured: bench/README-neardup.md).
 NEARDUP_ENABLED = True

@@ -5,7 +5,11 @@ Discovery, for every target site, in this order of trust:
      sitemap indexes, gzip'd and Google News sitemaps (read with Scrapy's sitemap utilities);
   2. RSS/Atom feeds: the profile's, and those autodiscovered from ``<link rel="alternate">``;
   3. the homepage, its sections and their paginated listings, with the profile's article-URL
-     pattern (or a generic heuristic) telling articles from navigation.
+     pattern telling articles from navigation; on a site without one, discovery by content
+     (crawler/discovery.py): every same-site link that is not clearly navigation or a static
+     file is fetched as a candidate, within DISCOVERY_DEPTH hops and DISCOVERY_MAX_PAGES
+     per site, the page itself says whether it is an article (``classify_page`` in the
+     extraction pipeline) and its links are followed in turn.
 
 Every article candidate is fetched once per run (URLs are compared after canonicalisation)
 and handed on as a :class:`crawler.items.FetchedPage`, errors included, so the archive
@@ -33,6 +37,7 @@ from scrapy.utils.sitemap import sitemap_urls_from_robots
 from w3lib.url import safe_url_string
 
 from archive.core import select_headers
+from crawler.discovery import link_kind, listing_date
 from crawler.incremental import parse_lastmod
 from crawler.items import FetchedPage
 from crawler.known_urls import KnownUrlMiddleware
@@ -51,6 +56,10 @@ ERROR_STATUSES = list(range(400, 600))
 HANDLED_STATUSES = [304, *ERROR_STATUSES]
 _FEED_TYPES = re.compile(r"(rss|atom)\+xml|application/(rss|atom|xml)", re.I)
 _PAGINATION = re.compile(r"(?:[?&](?:page|p|PAGEN_\d+)=\d+|/page/\d+/?$)", re.I)
+
+
+# which recorded date a discovery source gives (archive table listed_dates)
+_LISTED_BY = {"sitemap": "lastmod", "feed": "feed_date", "listing": "listing_date", "content": "listing_date"}
 
 
 def _parse_when(value: str | None) -> date | None:
@@ -75,6 +84,10 @@ class NewsSpider(Spider):
         self.allowed_domains = sorted({d for p in self.profiles.values() for d in p.allowed_domains})
         self.pacer = SitemapPacer(next_sitemap_below, int(limit or 0))
         self._seen: set[str] = set()
+        self.discovery_depth = 5
+        self.discovery_max_pages = 1000
+        self._candidates: dict[str, int] = {}
+        self._confirmed: set[str] = set()  # candidates that a sitemap or feed lists too
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -88,6 +101,8 @@ class NewsSpider(Spider):
                           else s.getint("SITEMAP_NEXT_BELOW", 32))
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.max_size = s.getint("DOWNLOAD_MAXSIZE")
+        spider.discovery_depth = s.getint("DISCOVERY_DEPTH", 5)
+        spider.discovery_max_pages = s.getint("DISCOVERY_MAX_PAGES", 1000)
         crawler.signals.connect(spider._release_on_idle, signal=signals.spider_idle)
         crawler.signals.connect(spider._article_scheduled, signal=signals.request_scheduled)
         return spider
@@ -117,6 +132,7 @@ class NewsSpider(Spider):
                 yield Request(url, callback=self.parse_feed, errback=self.discovery_error,
                               meta=dict(meta, discovery="feed"))
             for url in profile.start_urls:
+                self._seen.add(url_key(url))  # read as a listing every run, never a candidate
                 yield Request(url, callback=self.parse_listing, errback=self.discovery_error,
                               meta=dict(meta, discovery="listing", listing_depth=0))
 
@@ -176,6 +192,8 @@ class NewsSpider(Spider):
                 # as Request would write it: percent-encoded
                 yield from self._article_request(safe_url_string(loc), site, "sitemap",
                                                  lastmod=entry.get("lastmod"))
+            else:
+                yield from self._listed_candidate(safe_url_string(loc), site, "sitemap", entry.get("lastmod"))
 
     def _hold_sitemap(self, site: str, url: str) -> None:
         # priority 1: once released, fetched before the article requests already queued
@@ -245,15 +263,18 @@ class NewsSpider(Spider):
                 self.crawler.stats.inc_value("discovery/older_than_since")
                 continue
             if link.strip():
-                yield from self._article_request(urljoin(response.url, link.strip()), site, "feed",
-                                                 lastmod=stamp)
+                url = urljoin(response.url, link.strip())
+                if self.profiles[site].is_article_url(url):
+                    yield from self._article_request(url, site, "feed", lastmod=stamp)
+                else:
+                    yield from self._listed_candidate(url, site, "feed", stamp)
 
     # -- listings ----------------------------------------------------------------------
 
-    def parse_listing(self, response: Response):
+    def parse_listing(self, response: Response, depth: int | None = None):
         site = response.meta["site"]
         profile = self.profiles[site]
-        depth = response.meta.get("listing_depth", 0)
+        depth = response.meta.get("listing_depth", 0) if depth is None else depth
         if not hasattr(response, "css"):  # not HTML
             return
         for feed in response.css('link[rel~="alternate"]'):
@@ -262,47 +283,112 @@ class NewsSpider(Spider):
                 if profile.owns(url):
                     yield Request(url, callback=self.parse_feed, errback=self.discovery_error,
                                   meta={"site": site, "discovery": "feed"})
+        by_content = self._by_content(profile)
+        hops = response.meta.get("hops", 0)
         for a in response.css("a[href]"):
             url = response.urljoin(a.attrib["href"])
             if not url.startswith(("http://", "https://")) or not profile.owns(url):
                 continue
-            if profile.is_article_url(url):
-                yield from self._article_request(url, site, "listing")
-                continue
             rel = a.attrib.get("rel", "")
-            is_next = "next" in rel.split() or _PAGINATION.search(url)
-            path = urlsplit(url).path
-            is_section = depth == 0 and path.count("/") <= 2 and path not in ("", "/")
+            kind = link_kind(url, " ".join(a.css("::text").getall()), rel) if by_content else None
+            if by_content and kind in ("static", "navigation"):
+                continue
             # With --since, listings (which carry no dates) are read at the start pages only:
             # their newest links, while sitemaps and feeds filter by date.
             max_depth = 0 if self.since else profile.max_listing_pages
+            if by_content and kind in ("pagination", "archive"):
+                if depth < max_depth and hops < self.discovery_depth:
+                    yield Request(url, callback=self.parse_listing, errback=self.discovery_error,
+                                  meta={"site": site, "discovery": "listing", "hops": hops,
+                                        "listing_depth": depth + 1})
+                continue
+            if by_content:
+                if hops < (1 if self.since else self.discovery_depth):
+                    yield from self._candidate_request(url, site, listing_date(a), hops + 1)
+                continue
+            if profile.is_article_url(url):
+                yield from self._article_request(url, site, "listing")
+                continue
+            is_next = "next" in rel.split() or _PAGINATION.search(url)
+            path = urlsplit(url).path
+            is_section = depth == 0 and path.count("/") <= 2 and path not in ("", "/")
             if (is_next and depth < max_depth) or (is_section and not self.since):
                 yield Request(url, callback=self.parse_listing, errback=self.discovery_error,
                               meta={"site": site, "discovery": "listing",
                                     "listing_depth": depth + 1})
 
+    def _by_content(self, profile: SiteProfile) -> bool:
+        """Discovery by content on sites whose profile gives no article URL pattern."""
+        return self.discovery_depth > 0 and not profile.article_url_pattern
+
+    def _listed_candidate(self, url: str, site: str, via: str, lastmod: str | None):
+        """A sitemap or feed entry whose URL does not look like an article (a query-string
+        id, say): on a site without a URL pattern, its page decides; its links are not
+        followed (the sitemap or feed lists the site's articles)."""
+        profile = self.profiles[site]
+        if self._by_content(profile) and profile.owns(url) and link_kind(url) == "candidate":
+            yield from self._candidate_request(url, site, lastmod, self.discovery_depth, via=via)
+
+    def _candidate_request(self, url: str, site: str, listed: str | None, hops: int,
+                           via: str = "content"):
+        """A page that may be an article, a section or anything else: fetched, classified by
+        the extraction pipeline, its links followed (parse_candidate)."""
+        if self._candidates.get(site, 0) >= self.discovery_max_pages:
+            if url_key(url) not in self._seen:
+                self.crawler.stats.inc_value("discovery/candidates_over_limit")
+            return
+        before = len(self._seen)
+        for request in self._article_request(url, site, via, lastmod=listed, classify=True):
+            request.meta["hops"] = hops
+            yield request
+        if len(self._seen) > before:
+            self._candidates[site] = self._candidates.get(site, 0) + 1
+
+    def parse_candidate(self, response: Response):
+        """A candidate: recorded as fetched (the pipeline decides if it is an article) and,
+        when it is HTML, read as a listing for more candidates."""
+        yield from self.parse_article(response)
+        if (response.status == 200 and hasattr(response, "css")
+                and response.meta.get("hops", 0) < self.discovery_depth):
+            yield from self.parse_listing(response, depth=0)
+
     # -- articles ----------------------------------------------------------------------
 
     def _article_request(self, url: str, site: str, via: str, lastmod: str | None = None,
-                         force: bool = False):
+                         force: bool = False, classify: bool = False):
         """A request for an article candidate, unless it was seen this run. The known-URL
-        and limit middlewares (crawler/known_urls.py) decide whether it goes out."""
+        and limit middlewares (crawler/known_urls.py) decide whether it goes out.
+        ``classify``: the page is not known to be an article; the pipeline decides."""
         profile = self.profiles[site]
-        if not profile.is_article_url(url):
+        if not (classify or profile.is_article_url(url)):
             return
         key = url_key(url)
+        source = _LISTED_BY.get(via)
+        listed = {source: lastmod} if source and lastmod else {}
         if key in self._seen:
+            if not classify and via in ("sitemap", "feed"):
+                self._confirmed.add(key)  # a candidate still in flight needs no classifier
+            if listed:
+                # Fetched at most once, but every source's date is compared with the one it
+                # gave last time (crawler/known_urls.py) and recorded.
+                yield Request(normalize_url(url), callback=self.parse_article, errback=self.article_error,
+                              dont_filter=True, meta={
+                                  "site": site, "article": True, "via": via, "lastmod": lastmod,
+                                  "listed": listed, "offer_only": True,
+                                  "handle_httpstatus_list": HANDLED_STATUSES})
             return
         self._seen.add(key)
         stats = self.crawler.stats
         stats.inc_value("discovery/discovered")
         stats.inc_value(f"discovery/site/{site}/discovered")
+        if classify:
+            stats.inc_value("discovery/candidates")
         meta = {"site": site, "article": True, "via": via, "lastmod": lastmod, "force": force,
-                "handle_httpstatus_list": HANDLED_STATUSES}
+                "handle_httpstatus_list": HANDLED_STATUSES, "classify": classify, "listed": listed}
         # dont_filter: _seen already dedups candidates, and a redirect back to a URL seen
         # before (a redirect loop) must end in the errback, not vanish in the dupefilter.
-        yield Request(normalize_url(url), callback=self.parse_article, errback=self.article_error,
-                      meta=meta, dont_filter=True)
+        yield Request(normalize_url(url), callback=self.parse_candidate if classify else self.parse_article,
+                      errback=self.article_error, meta=meta, dont_filter=True)
 
     def parse_article(self, response: Response):
         site = response.meta["site"]
@@ -321,6 +407,7 @@ class NewsSpider(Spider):
             body=response.body,
             known_article_url=response.meta.get("known_article_url"),
             lastmod=response.meta.get("lastmod"),
+            classify=bool(response.meta.get("classify")) and url_key(requested) not in self._confirmed,
         )
         if response.status == 304:
             page.body = None
@@ -346,7 +433,8 @@ class NewsSpider(Spider):
         requested = request.meta.get("redirect_urls", [request.url])[0]
         logger.warning("fetch failed for %s: %s", requested, message)
         yield FetchedPage(url=requested, final_url=request.url if request.url != requested else None,
-                          site=site, fetched_at=utcnow_iso(), error=f"fetch failed: {message}")
+                          site=site, fetched_at=utcnow_iso(), error=f"fetch failed: {message}",
+                          classify=bool(request.meta.get("classify")))
 
     def _guessed_sitemap(self, site: str) -> Request:
         return Request(urljoin(self.profiles[site].root, "/sitemap.xml"), callback=self.parse_sitemap,

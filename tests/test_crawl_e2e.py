@@ -42,8 +42,12 @@ def test_summary_line_and_crawls_row(crawled, db):
                      r"0 unchanged, 1 duplicates, 0 not modified, (\d+) errors -> .*", line)
     assert m, line
     discovered, fetched, new, errors = map(int, m.groups())
-    assert discovered == fetched == new + 1 + errors
     row = db["crawls"].get(1)
+    # candidates of discovery by content that the page itself says are no article
+    not_articles = json.loads(row["stats"])["not_articles"]
+    assert not_articles == db.execute("select count(*) from pages where error like 'not an article: %'").fetchone()[0]
+    assert discovered == fetched == new + 1 + errors + not_articles
+    assert row["errors"] == errors
     assert row["finished_at"] and row["status"] == "partial"  # the site has bad pages on purpose
     assert row["articles_new"] == db.execute("select count(*) from articles where duplicate_of is null").fetchone()[0]
 

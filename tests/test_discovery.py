@@ -23,7 +23,10 @@ def test_feed_autodiscovery_and_paginated_listing_without_sitemap(tmp_path):
         urls = {r["url"] for r in d.query("select url from articles")}
         assert urls == {f"{site.url}/n/{slug}/" for slug in site.stories}  # utm_* from the feed dropped
         # a robots.txt "no" is the site's wish, not an error of the crawl
-        assert d["pages"].count == 3
+        rows = {r["url"].removeprefix(site.url): r["error"] for r in d.query("select url, error from pages")}
+        assert not any(u.startswith("/private/") for u in rows)
+        # the candidates that were no article, with the page's own verdict
+        assert {u: e for u, e in rows.items() if e} == {"/news/": "not an article: listing"}
         assert d["crawls"].get(1)["status"] == "ok"
     finally:
         site.close()

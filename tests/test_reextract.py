@@ -25,7 +25,11 @@ def test_reextract_restores_and_confirms_articles(crawled, tmp_path):
     counts = dict(part.rsplit(" ", 1) for part in result.output.strip().split(", "))
     # every stored page gives its article again; error pages are skipped
     assert int(counts["unchanged"]) + int(counts.get("duplicate", 0)) >= total - 1
-    assert int(counts["skipped"]) == db.execute("select count(*) from pages where error is not null").fetchone()[0]
+    # ... and the candidates the classifier called no article are judged again, and stay so
+    not_articles = db.execute("select count(*) from pages where error like 'not an article: %'").fetchone()[0]
+    assert not_articles and int(counts["not articles"]) == not_articles
+    assert int(counts["skipped"]) + not_articles == db.execute(
+        "select count(*) from pages where error is not null").fetchone()[0]
     after = {r["url"]: (r["title"], r["text"], r["published_at"]) for r in db.query("select * from articles")}
     assert after == before
     assert db["article_versions"].count == 0

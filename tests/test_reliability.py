@@ -421,7 +421,8 @@ def test_crawl_refuses_a_foreign_database_but_takes_an_empty_file(tmp_path, site
                                       "something else; not turned into one)"
     result = run_cli("crawl", site_server.url + "/", "--db", str(files["empty"]), "--limit", "3", "-q", *FAST)
     assert result.returncode == EXIT_OK, result.stderr[-2000:]
-    assert classify(files["empty"]) == "archive" and len(articles(files["empty"])) == 3
+    # --limit caps the pages that may be articles: candidates of discovery by content count
+    assert classify(files["empty"]) == "archive" and 1 <= len(articles(files["empty"])) <= 3
 
 
 # -- 5. one table of exit codes, per command --------------------------------------------------

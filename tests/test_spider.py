@@ -127,7 +127,7 @@ def test_feed_items_become_article_requests_with_their_dates():
 
 
 def test_listing_gives_articles_pagination_sections_and_feeds():
-    spider = make_spider()
+    spider = make_spider(DISCOVERY_DEPTH=0)  # by URL shape only, as a profile's pattern does
     html = (f'<html><head><link rel="alternate" type="application/rss+xml" href="/rss.xml"></head><body>'
             f'<a href="{ARTICLE}">a</a><a href="/news/?page=2">next</a><a href="/politics/">section</a>'
             f'<a href="https://elsewhere.example.com/news/some-long-story-here/">away</a></body></html>').encode()
@@ -138,6 +138,72 @@ def test_listing_gives_articles_pagination_sections_and_feeds():
     assert by_url[f"{ROOT}/news/?page=2"].meta["listing_depth"] == 1
     assert f"{ROOT}/politics/" in by_url
     assert not any("elsewhere" in u for u in by_url)
+
+
+def test_listing_without_url_pattern_gives_candidates_decided_by_content():
+    spider = make_spider()
+    html = ('<html><body><ul><li><a href="/news/view.php?id=1099">one</a>'
+            '<time datetime="2025-09-12T14:05:00+05:00">12 сентября</time></li>'
+            f'<li><a href="{ARTICLE}">two</a></li></ul>'
+            '<a href="/news/?x=1">Келесі »</a><a href="/archive/2025/09/12/">day</a>'
+            '<a href="/world/asia/">section</a><a href="/about/">about</a><a href="/files/a.pdf">pdf</a>'
+            '<a href="/tags/almaty/">tag</a><a href="https://elsewhere.example.com/x/">away</a></body></html>').encode()
+    out = list(spider.parse_listing(response(HtmlResponse, ROOT + "/", html, discovery="listing", listing_depth=0)))
+    by_url = {r.url: r for r in out}
+    candidates = {u for u, r in by_url.items() if r.meta.get("classify")}
+    assert candidates == {f"{ROOT}/news/view.php?id=1099", ARTICLE, f"{ROOT}/world/asia/"}
+    for url in candidates:
+        assert by_url[url].callback == spider.parse_candidate and by_url[url].meta["hops"] == 1
+    assert by_url[f"{ROOT}/news/view.php?id=1099"].meta["lastmod"] == "2025-09-12T14:05:00+05:00"
+    assert by_url[ARTICLE].meta["lastmod"] is None  # a teaser without a date
+    listings = {u for u, r in by_url.items() if r.callback == spider.parse_listing}
+    assert listings == {f"{ROOT}/news/?x=1", f"{ROOT}/archive/2025/09/12/"}
+    assert spider.crawler.stats.get_value("discovery/candidates") == 3
+
+
+def test_a_candidate_that_a_sitemap_lists_too_is_not_classified():
+    spider = make_spider()
+    html = f'<html><body><a href="{ARTICLE}">x</a></body></html>'.encode()
+    [candidate] = spider.parse_listing(response(HtmlResponse, ROOT + "/", html, discovery="listing", listing_depth=0))
+    [offer] = spider._sitemap_entries(response(XmlResponse, f"{ROOT}/sitemap.xml",
+                                               urlset((candidate.url, "2025-09-12"))), SITE)
+    assert offer.meta["offer_only"] and offer.meta["listed"] == {"lastmod": "2025-09-12"}
+    page_response = HtmlResponse(candidate.url, body=b"<html></html>", request=candidate,
+                                 headers={"Content-Type": "text/html"})
+    [page] = [p for p in spider.parse_candidate(page_response) if isinstance(p, FetchedPage)]
+    assert page.classify is False
+
+
+def test_sitemap_and_feed_entries_not_shaped_like_articles_are_candidates():
+    spider = make_spider()
+    [sitemapped] = spider._sitemap_entries(response(XmlResponse, f"{ROOT}/sitemap.xml",
+                                                    urlset((f"{ROOT}/news/view.php?id=7", None))), SITE)
+    assert sitemapped.meta["classify"] and sitemapped.meta["via"] == "sitemap"
+    assert sitemapped.meta["hops"] == spider.discovery_depth  # its links are not followed
+    old = make_spider(DISCOVERY_DEPTH=0)
+    assert list(old._sitemap_entries(response(XmlResponse, f"{ROOT}/sitemap.xml",
+                                              urlset((f"{ROOT}/news/view.php?id=7", None))), SITE)) == []
+
+
+def test_candidates_per_site_are_capped():
+    spider = make_spider(DISCOVERY_MAX_PAGES=3)
+    html = "".join(f'<a href="/world/n{i}.html">{i}x</a>' for i in range(5)).encode()
+    out = list(spider.parse_listing(response(HtmlResponse, ROOT + "/", b"<html><body>" + html + b"</body></html>",
+                                             discovery="listing", listing_depth=0)))
+    assert len([r for r in out if r.meta.get("classify")]) == 3
+    assert spider.crawler.stats.get_value("discovery/candidates_over_limit") == 2
+
+
+def test_candidate_links_are_followed_within_the_depth():
+    spider = make_spider(DISCOVERY_DEPTH=2)
+    html = b'<html><body><a href="/world/asia/central/">deeper</a></body></html>'
+    for hops, followed in ((1, True), (2, False)):
+        url = f"{ROOT}/world/{hops}/"
+        request = Request(url, meta={"site": SITE, "article": True, "classify": True, "hops": hops})
+        out = list(spider.parse_candidate(HtmlResponse(url, body=html, request=request,
+                                                       headers={"Content-Type": "text/html"})))
+        assert isinstance(out[0], FetchedPage) and out[0].classify
+        assert any(isinstance(r, Request) and r.url.endswith("/world/asia/central/") for r in out) == followed
 
 
 # -- articles ----------------------------------------------------------------------------------

@@ -12,8 +12,10 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.defer import Deferred, DeferredSemaphore
 from twisted.python.failure import Failure
 
+from crawler.discovery import LearnedPatterns
 from crawler.items import FetchedPage
-from crawler.page import PageResult, check_fetch, process_fetched
+from crawler.known_urls import KnownUrlMiddleware
+from crawler.page import CLASSIFIER, PageResult, check_fetch, is_not_article, process_fetched
 from crawler.profiles import crawl_profiles
 from crawler.workers import WorkerCrashed, WorkerPool, WorkerTimeout, default_size
 
@@ -48,6 +50,8 @@ class ExtractionPipeline:
         self.log_level = s.get("LOG_LEVEL", "INFO")
         self.profiles = crawl_profiles(s)
         self.pool: WorkerPool | None = None
+        # URL shapes of the articles that discovery by content confirmed in this crawl
+        self.learned = LearnedPatterns()
         self._slots: DeferredSemaphore | None = None
 
     @classmethod
@@ -84,18 +88,43 @@ class ExtractionPipeline:
             self.stats.inc_value("pages/not_modified")
         else:
             profile = self.profiles.get(item.site)
-            if self.pool is None:
-                result = process_fetched(item, profile)
-            else:
-                result = await self._in_pool(item, profile)
+            # found by discovery by content: the page itself says whether it is an article
+            classify = CLASSIFIER if item.classify else None
+            result = await self._process(item, profile, classify)
+            if classify and result.kind == "article":
+                self.learned.confirm(item.final_url or item.url)
+            elif classify and result.kind == "other" and self._shaped_like_articles(item.final_url or item.url):
+                # Not a listing, and two articles of this crawl share its URL's shape: the
+                # classifier's doubt (a short note, say) loses to the site's own pattern.
+                rescued = await self._process(item, profile, None)
+                if rescued.article is not None:
+                    self.stats.inc_value("discovery/articles_by_learned_pattern")
+                    result = rescued
             item.article, item.error = result.article, result.error
             item.encoding = result.encoding or item.encoding
-        if item.error:
+        if item.error and is_not_article(item.error):
+            # a candidate that is no article: recorded as visited, no failure
+            self.stats.inc_value("pages/not_articles")
+            logger.debug("%s: %s", item.url, item.error)
+        elif item.error:
             self.stats.inc_value("pages/errors")
             logger.warning("no article from %s: %s", item.url, item.error)
         return item
 
-    async def _in_pool(self, item: FetchedPage, profile) -> PageResult:
+    def _shaped_like_articles(self, url: str) -> bool:
+        """Two articles of the URL's origin, confirmed in this crawl or stored before, share
+        its URL's shape."""
+        if self.learned.matches(url):
+            return True
+        known = self.crawler.get_spider_middleware(KnownUrlMiddleware)
+        return known is not None and known.shaped_like_articles(url)
+
+    async def _process(self, item: FetchedPage, profile, classify) -> PageResult:
+        if self.pool is None:
+            return process_fetched(item, profile, classify)
+        return await self._in_pool(item, profile, classify)
+
+    async def _in_pool(self, item: FetchedPage, profile, classify=None) -> PageResult:
         # Imported here: importing the reactor module installs a reactor, and Scrapy chooses
         # which one when the crawler starts, after the pipelines are imported.
         from twisted.internet import reactor
@@ -103,7 +132,7 @@ class ExtractionPipeline:
         await maybe_deferred_to_future(self._slots.acquire())
         try:
             d: Deferred = Deferred()
-            future = self.pool.submit(process_fetched, item, profile)
+            future = self.pool.submit(process_fetched, item, profile, classify)
             future.add_done_callback(lambda f: reactor.callFromThread(_fire, d, f))
             try:
                 return await maybe_deferred_to_future(d)

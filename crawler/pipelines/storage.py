@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections import Counter
+from datetime import datetime, timezone
 
 from scrapy.utils.defer import deferred_from_coro
 
@@ -12,6 +13,8 @@ from archive import Archive
 from archive.manifest import software_versions
 
 from crawler.items import FetchedPage
+from crawler.known_urls import KnownUrlMiddleware
+from crawler.page import NOT_AN_ARTICLE, is_not_article
 from crawler.neardup import DEFAULT_THRESHOLD, NearDupIndexer
 from crawler.profiles import crawl_profile_records, crawl_profiles
 
@@ -200,17 +203,42 @@ class ArchivePipeline:
                     self._stop_for_storage(item, exc, stored=True)
                 else:
                     logger.exception("near-duplicate indexing failed for %s", item.url)
-        outcome = result.status if result else "errors"
+        outcome = result.status if result else ("not_article" if is_not_article(item.error) else "errors")
         self.stats.inc_value(f"archive/{outcome}")
         self.stats.inc_value(f"archive/site/{item.site}/{outcome}")
         # The body is in the archive now; do not keep it alive in the engine.
         item.body = None
         item.article = None
 
+    def _record_listed_dates(self) -> None:
+        """The dates sitemaps, feeds and listings gave every offered URL in this run, so the
+        next run sees an edit as a date that changed (crawler/known_urls.py)."""
+        known = self.crawler.get_spider_middleware(KnownUrlMiddleware)
+        if known is None or self.stats.get_value(STORAGE_FAILED):
+            return
+        try:
+            n = self.archive.record_listed_dates(known.listed_rows(),
+                                                 datetime.now(timezone.utc).isoformat(timespec="seconds"))
+            logger.info("recorded the listed dates of %d URLs", n)
+        except Exception as exc:  # the crawl's own record comes first
+            if not is_storage_failure(exc):
+                raise
+            logger.warning("could not record the listed dates: %s", exc)
+
+    def _not_articles(self) -> int:
+        return self.archive.db.execute(
+            "SELECT count(*) FROM pages WHERE crawl_id = ? AND error LIKE ?",
+            [self.crawl_id, NOT_AN_ARTICLE + "%"]).fetchone()[0]
+
+    def _failed_pages(self) -> int:
+        return self.archive.db.execute(
+            "SELECT count(error) FROM pages WHERE crawl_id = ?", [self.crawl_id]).fetchone()[0]
+
     def close_spider(self):
         if self.archive is None:
             return
         stats = self.stats.get_stats()
+        self._record_listed_dates()
         row = {column: int(stats.get(key, 0)) for column, key in _STAT_KEYS.items()}
         row["by_site"] = site_outcomes(stats)
         row["discovery_errors"] = int(stats.get("discovery/errors", 0))
@@ -220,7 +248,15 @@ class ArchivePipeline:
         row["failed_sites"] = failed_sites(list(self.profiles), row["by_site"])
         # pages and errors are counted from the rows that exist (finish_crawl observes them).
         row.pop("pages")
-        errors = row.pop("errors")
+        row.pop("errors")
+        # Counted from the rows that exist, less the candidates that were no article
+        # (recorded as visited with the classifier's verdict, no failure).
+        try:
+            row["not_articles"] = self._not_articles()
+            errors = row["errors"] = self._failed_pages() - row["not_articles"]
+        except sqlite3.Error:  # finish_crawl observes what it can (or fails, handled there)
+            row["not_articles"] = int(stats.get("pages/not_articles", 0))
+            errors = int(stats.get("pages/errors", 0))
         # crawl --warc: files, records, bytes, and records that could not be written
         row["warc"] = {k.removeprefix("warc/"): v for k, v in sorted(stats.items()) if k.startswith("warc/")}
         row["not_stored"] = int(stats.get("archive/not_stored", 0))

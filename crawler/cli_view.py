@@ -13,6 +13,8 @@ import sys
 
 import click
 
+from crawler.exitcodes import EXIT_CANNOT_RUN, EXIT_NOT_ARCHIVE, EXIT_USAGE
+
 DB_OPTION = click.option(
     "--db", "db_path", envvar="CRAWLER_DB", default="archive.db", show_default=True,
     type=click.Path(dir_okay=False), help="SQLite archive file (env CRAWLER_DB).",
@@ -24,7 +26,6 @@ def open_readonly(db_path: str) -> sqlite3.Connection:
     these commands never write; a missing or foreign file is one line and its exit code."""
     from archive.guard import NotAnArchive
     from archive.guard import open_readonly as open_archive_readonly
-    from crawler.exitcodes import EXIT_CANNOT_RUN, EXIT_NOT_ARCHIVE
 
     try:
         db, _ = open_archive_readonly(db_path)
@@ -70,16 +71,16 @@ def search(query, db_path, plain, limit, as_json):
     try:
         stemmed = not plain
         if stemmed and not _has_table(conn, STEM_FTS):
-            raise click.ClickException(
+            raise _Failed(
                 f"{db_path} has no stemmed index yet: open it once with a crawler command that "
-                "writes (crawl, reextract) to build it, or use --plain")
+                "writes (crawl, reextract) to build it, or use --plain", EXIT_CANNOT_RUN)
         if stemmed and (waiting := pending_changes(conn)):
             click.echo(f"crawler: {waiting} article changes made by other tools are not in the "
                        "stemmed index yet (the next crawl applies them)", err=True)
         try:
             hits = run_search(conn, query, stemmed=stemmed, limit=limit)
-        except ValueError as exc:
-            raise click.ClickException(str(exc))
+        except ValueError as exc:  # a bad query: the user's words, like a bad --query in export
+            raise _Failed(str(exc), EXIT_USAGE)
     finally:
         conn.close()
     for hit in hits:
@@ -111,12 +112,12 @@ def serve(db_path, port):
         try:
             probe.bind(("127.0.0.1", port))
         except OSError as exc:
-            raise click.ClickException(f"cannot serve on 127.0.0.1:{port}: {exc.strerror}")
+            raise _Failed(f"cannot serve on 127.0.0.1:{port}: {exc.strerror}", EXIT_CANNOT_RUN)
     click.echo(f"serving {db_path} read-only at http://127.0.0.1:{port}/ (Ctrl-C stops)", err=True)
     try:
         run_serve(db_path, port)
     except OSError as exc:
-        raise click.ClickException(f"cannot serve on 127.0.0.1:{port}: {exc}")
+        raise _Failed(f"cannot serve on 127.0.0.1:{port}: {exc}", EXIT_CANNOT_RUN)
 
 
 @click.command()
@@ -132,7 +133,7 @@ def report(db_path, out, days):
     try:
         page = render_health_page(conn, days=days)
     except sqlite3.DatabaseError as exc:
-        raise click.ClickException(f"cannot read {db_path}: {exc}")
+        raise _Failed(f"cannot read {db_path}: {exc}", EXIT_CANNOT_RUN)
     finally:
         conn.close()
     part = out + ".part"
@@ -141,5 +142,5 @@ def report(db_path, out, days):
             f.write(page)
         os.replace(part, out)
     except OSError as exc:
-        raise click.ClickException(f"cannot write {out}: {exc}")
+        raise _Failed(f"cannot write {out}: {exc}", EXIT_CANNOT_RUN)
     click.echo(f"wrote {out} ({len(page.encode()):,} bytes)")

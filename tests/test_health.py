@@ -91,7 +91,7 @@ def test_report_is_one_offline_file_with_plots(health_db, tmp_path):
 
 def test_report_errors_are_one_line(tmp_path):
     result = CliRunner().invoke(cli, ["report", "--db", str(tmp_path / "none.db"), "--out", str(tmp_path / "r.html")])
-    assert result.exit_code == 1 and "archive not found" in result.output
+    assert result.exit_code == 3 and "archive not found" in result.output
     assert not (tmp_path / "r.html").exists()
 
 

@@ -153,9 +153,9 @@ def test_cli_search_ranked_with_snippets_and_read_only(tmp_path):
     plain = CliRunner().invoke(cli, ["search", "Мангистауская", "--plain", "--db", str(path)])
     assert plain.exit_code == 0 and "https://example.kz/a" not in plain.output
     bad = CliRunner().invoke(cli, ["search", '"unclosed', "--db", str(path)])
-    assert bad.exit_code == 1 and "bad search query" in bad.output and "Traceback" not in bad.output
+    assert bad.exit_code == 2 and "bad search query" in bad.output and "Traceback" not in bad.output
     missing = CliRunner().invoke(cli, ["search", "x", "--db", str(tmp_path / "none.db")])
-    assert missing.exit_code == 1 and "archive not found" in missing.output
+    assert missing.exit_code == 3 and "archive not found" in missing.output
 
 
 def test_contentless_delete_needs_the_old_tokens(arc):

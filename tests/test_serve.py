@@ -54,6 +54,6 @@ def test_serve_refuses_a_busy_port_and_a_missing_archive(tmp_path):
         busy.listen()
         port = busy.getsockname()[1]
         result = CliRunner().invoke(cli, ["serve", "--db", str(path), "--port", str(port)])
-    assert result.exit_code == 1 and f"cannot serve on 127.0.0.1:{port}" in result.output
+    assert result.exit_code == 3 and f"cannot serve on 127.0.0.1:{port}" in result.output
     missing = CliRunner().invoke(cli, ["serve", "--db", str(tmp_path / "none.db")])
-    assert missing.exit_code == 1 and "archive not found" in missing.output
+    assert missing.exit_code == 3 and "archive not found" in missing.output

@@ -192,6 +192,8 @@ class WarcCaptureMiddleware:
         lines = [f"role: {role}"]
         if meta.get("site"):
             lines.append(f"site: {meta['site']}")
+        if meta.get("classify"):  # a discovery candidate: the page itself decides (classify_page)
+            lines.append("classify: true")
         if meta.get("download_latency") is not None:
             lines.append(f"fetchTimeMs: {int(meta['download_latency'] * 1000)}")
         info = w.record(response.url, "metadata", ("\n".join(lines) + "\n").encode("utf-8"),

@@ -38,6 +38,7 @@ from archive.core import KEPT_HEADERS
 from archive.manifest import software_versions
 
 from crawler.items import FetchedPage
+from crawler.page import CLASSIFIER
 from crawler.neardup import DEFAULT_THRESHOLD, NearDupIndexer
 from crawler.profiles import ProfileError, bundled_profiles, generic_profile
 from crawler.workers import WorkerCrashed, WorkerPool, WorkerTimeout, default_size
@@ -51,11 +52,13 @@ _COMMIT_SECONDS = 2.0
 _REDIRECTS_KEPT = 10_000
 
 
-def extract_page(page: FetchedPage, profile) -> tuple[dict | None, str | None, str | None]:
-    """``(article, encoding, error)`` for one response: the crawl's :func:`process_fetched`."""
+def extract_page(page: FetchedPage, profile, classify: str | None = None
+                 ) -> tuple[dict | None, str | None, str | None]:
+    """``(article, encoding, error)`` for one response: the crawl's :func:`process_fetched`
+    (``classify`` as the crawl passes it for a discovery candidate)."""
     from crawler.page import process_fetched
 
-    result = process_fetched(page, profile)
+    result = process_fetched(page, profile, classify)
     return result.article, result.encoding, result.error
 
 
@@ -349,10 +352,13 @@ class WarcImporter:
         unit.problem = self.check_fetch(page)
         if unit.problem:
             return
+        # The crawl fetched this page as a candidate of discovery by content: judge it the
+        # same way, by the page itself.
+        classify = CLASSIFIER if fields is not None and fields.get("classify") == "true" else None
         if self.pool is None:
-            unit.result = self.extract_job(page, profile)
+            unit.result = self.extract_job(page, profile, classify)
         else:
-            unit.future = self.pool.submit(self.extract_job, page, profile)
+            unit.future = self.pool.submit(self.extract_job, page, profile, classify)
 
     def _outcome(self, unit: _Unit) -> tuple:
         if unit.future is None:

@@ -180,6 +180,12 @@ def site_health(conn, *, days: int = 30, today: str | None = None) -> list[SiteH
     return result
 
 
+def _baseline(before: list[DayHealth], name: str) -> float | None:
+    """The median of a share over the days before, when enough of them have it."""
+    values = [getattr(d, name) for d in before if getattr(d, name) is not None]
+    return statistics.median(values) if len(values) >= MIN_BASELINE else None
+
+
 def _flag(days: list[DayHealth]) -> None:
     for i, c in enumerate(days):
         before = days[max(0, i - BASELINE_DAYS):i]
@@ -191,20 +197,12 @@ def _flag(days: list[DayHealth]) -> None:
             if base >= 3 and value < base * floor:
                 c.flags.append(f"{name} {value} (usually {base:g})")
         for name, margin in SHARE_MARGINS.items():
-            values = [getattr(d, name) for d in before if getattr(d, name) is not None]
-            value = getattr(c, name)
-            if value is None or len(values) < MIN_BASELINE:
-                continue
-            base = statistics.median(values)
-            if value - base > margin:
+            value, base = getattr(c, name), _baseline(before, name)
+            if value is not None and base is not None and value - base > margin:
                 c.flags.append(f"{name.replace('_', ' ')} {value:.0%} (usually {base:.0%})")
         for name, margin in DROP_MARGINS.items():
-            values = [getattr(d, name) for d in before if getattr(d, name) is not None]
-            value = getattr(c, name)
-            if value is None or len(values) < MIN_BASELINE:
-                continue
-            base = statistics.median(values)
-            if base - value > margin:
+            value, base = getattr(c, name), _baseline(before, name)
+            if value is not None and base is not None and base - value > margin:
                 c.flags.append(f"{name} {value:.0%} (usually {base:.0%})")
         lengths = [d.median_length for d in before if d.median_length]
         if c.median_length is not None and len(lengths) >= MIN_BASELINE:

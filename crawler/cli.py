@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -96,6 +97,23 @@ def _stored_site(archive, site: str | None) -> str | None:
     return found[0] if found else site
 
 
+@contextlib.contextmanager
+def _exit_codes(*rules: tuple[type | tuple[type, ...], int, str]):
+    """Expected failures as one ``crawler: ...`` line on stderr and the code of the exit
+    table: the first rule ``(exception types, code, prefix)`` that matches wins."""
+    try:
+        yield
+    except Exception as exc:
+        for types, code, prefix in rules:
+            if isinstance(exc, types):
+                if types is Exception:  # the unexpected: its name, its traceback in the debug log
+                    logging.getLogger(__name__).debug("command crashed", exc_info=True)
+                    prefix += f"{type(exc).__name__}: "
+                click.echo(f"crawler: {prefix}{exc}", err=True)
+                sys.exit(code)
+        raise
+
+
 @click.group()
 @click.version_option(__version__, prog_name="crawler")
 def cli():
@@ -111,15 +129,9 @@ def _distributed_crawl(targets, db_path, redis_url, local_workers, *, settings, 
     logging.basicConfig(level=log_level.upper(), filename=log_file,
                         format="%(asctime)s [%(name)s] %(levelname)s: %(message)s")
     options = {"since": since, "limit": limit, "base_url": base_url, "refresh": refresh, "settings": settings}
-    try:
+    with _exit_codes((RedisUnavailable, EXIT_CANNOT_RUN, ""), (ArchiveLocked, EXIT_LOCKED, "")):
         summary = run_writer(targets, db_path, redis_url, local_workers=local_workers, options=options,
                              log_level=log_level)
-    except RedisUnavailable as exc:
-        click.echo(f"crawler: {exc}", err=True)
-        sys.exit(EXIT_CANNOT_RUN)
-    except ArchiveLocked as exc:
-        click.echo(f"crawler: {exc}", err=True)
-        sys.exit(EXIT_LOCKED)
     click.echo(summary["line"])
     if summary["status"] == "interrupted":
         sys.exit(EXIT_INTERRUPTED)
@@ -187,26 +199,13 @@ def crawl(targets, db_path, since, limit, base_url, refresh, recheck_days, neard
         _distributed_crawl(list(targets), db_path, redis_url, local_workers, settings=settings,
                            since=since, limit=limit, base_url=base_url, refresh=refresh,
                            log_level="WARNING" if quiet else log_level, log_file=log_file)
-    try:
+    with _exit_codes((ArchiveLocked, EXIT_LOCKED, ""), (NotAnArchive, EXIT_NOT_ARCHIVE, ""),
+                     (CrawlInterrupted, EXIT_INTERRUPTED, ""),
+                     ((CrawlFailed, OSError), EXIT_CANNOT_RUN, "could not run: "),
+                     (Exception, EXIT_CANNOT_RUN, "could not run: ")):
         summary = run_crawl(list(targets), db_path, since=since, limit=limit, base_url=base_url,
                             refresh=refresh, recheck_days=recheck_days, settings=settings,
                             log_level="WARNING" if quiet else log_level, log_file=log_file)
-    except ArchiveLocked as exc:
-        click.echo(f"crawler: {exc}", err=True)
-        sys.exit(EXIT_LOCKED)
-    except NotAnArchive as exc:
-        click.echo(f"crawler: {exc}", err=True)
-        sys.exit(EXIT_NOT_ARCHIVE)
-    except CrawlInterrupted as exc:
-        click.echo(f"crawler: {exc}", err=True)
-        sys.exit(EXIT_INTERRUPTED)
-    except (CrawlFailed, OSError) as exc:
-        click.echo(f"crawler: could not run: {exc}", err=True)
-        sys.exit(EXIT_CANNOT_RUN)
-    except Exception as exc:
-        logging.getLogger(__name__).debug("crawl crashed", exc_info=True)
-        click.echo(f"crawler: could not run: {type(exc).__name__}: {exc}", err=True)
-        sys.exit(EXIT_CANNOT_RUN)
     click.echo(summary["line"])
     if summary.get("status") == "interrupted":
         click.echo(f"crawler: crawl {summary['id']} {summary.get('failure', 'interrupted')}; "
@@ -228,11 +227,8 @@ def worker(redis_url, exit_when_idle, log_level):
     """
     from crawler.distributed import RedisUnavailable, run_worker
 
-    try:
+    with _exit_codes((RedisUnavailable, EXIT_CANNOT_RUN, "")):
         summary = run_worker(redis_url, exit_when_idle=exit_when_idle, log_level=log_level)
-    except RedisUnavailable as exc:
-        click.echo(f"crawler: {exc}", err=True)
-        sys.exit(EXIT_CANNOT_RUN)
     click.echo(f"worker: {summary['results_sent']} results sent, {summary['redis_errors']} Redis errors "
                f"({summary['reason']})")
     sys.exit(EXIT_OK if summary["reason"] in ("finished", "shutdown") else EXIT_NOTHING)

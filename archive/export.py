@@ -37,7 +37,7 @@ import sqlite_utils
 
 from .core import ARTICLE_JSON_FIELDS, Archive
 from .manifest import RowTally, export_manifest, manifest_path, write_manifest
-from .select import DEDUP_POLICIES, META_COLUMNS, count_selected, database, iter_batches, iter_selected, select
+from .select import _DAY_RE, DEDUP_POLICIES, META_COLUMNS, count_selected, database, iter_batches, iter_selected, select
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +61,6 @@ UNKNOWN_DATE = "unknown"
 iter_articles = iter_selected
 count_articles = count_selected
 
-_DAY_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _TITLE_BREAKS = re.compile(r"\s*[\r\n\u2028\u2029]+\s*")
 
 

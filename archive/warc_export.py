@@ -153,11 +153,10 @@ def write_warc(archive: Archive, out: str, pages_index: str | None = None, name:
         writer.write_record(info)
         for article in _selection(archive, **filters):
             page_id = article.get("page_id")
-            row = db.execute("SELECT * FROM pages WHERE id = ?", [page_id]).fetchone() if page_id else None
-            if row is None:
+            page = next(db.query("SELECT * FROM pages WHERE id = ?", [page_id]), None) if page_id else None
+            if page is None:
                 logger.warning("article %s has no stored page: left out of the WARC", article["id"])
                 continue
-            page = dict(zip([d[0] for d in db.execute("SELECT * FROM pages LIMIT 0").description], row))
             captured = _captured_bytes(page)
             if captured is not None:
                 data, date = captured

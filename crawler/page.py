@@ -9,6 +9,7 @@ record for the same page.
 
 from __future__ import annotations
 
+import functools
 import logging
 import pkgutil
 from collections.abc import Callable, Mapping
@@ -75,6 +76,7 @@ def check_fetch(page: FetchedPage) -> str | None:
     return content_problem(page.body, page.content_type)
 
 
+@functools.lru_cache(maxsize=None)
 def load_classifier(name: str | None) -> Classifier | None:
     """The classifier named ``module:function`` (or ``module.function``); None for none."""
     if not name:
@@ -100,12 +102,13 @@ def process_page(body: bytes, headers: Mapping[str, str] | None, url: str,
     page it does not call ``"article"`` gives no article and the reason ``not an article``.
     Never raises for a bad page: every failure comes back as ``error``.
     """
-    problem = content_problem(body, _content_type(headers))
+    content_type = _content_type(headers)
+    problem = content_problem(body, content_type)
     if problem:
         return PageResult(error=problem)
     result = PageResult()
     try:
-        text, result.encoding = decode_html(body, _content_type(headers))
+        text, result.encoding = decode_html(body, content_type)
         if classify is not None:
             if isinstance(classify, str):
                 classify = load_classifier(classify)

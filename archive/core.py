@@ -257,6 +257,11 @@ class Archive:
                 self.db.rollback()
             raise
 
+    def transaction(self) -> contextlib.AbstractContextManager[None]:
+        """One write transaction around many stores (an import's batch): the archive's own
+        writes inside it nest as savepoints, and it commits or rolls back as one."""
+        return self._write()
+
     def _catch_up_stem_index(self) -> None:
         """Apply changes other tools logged, or rebuild after a stemmer upgrade."""
         if stem_index_current(self.db) and not pending_changes(self.db):

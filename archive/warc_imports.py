@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
 
 from .times import utc_now
 
@@ -20,17 +19,9 @@ def file_key(path: str | os.PathLike) -> str:
     return os.path.abspath(os.fspath(path))
 
 
-@contextlib.contextmanager
-def batch(archive) -> Iterator[None]:
+def batch(archive) -> contextlib.AbstractContextManager[None]:
     """One write transaction around many stores: Archive's own writes nest as savepoints."""
-    conn = archive.db.conn
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        conn.rollback()
-        raise
-    conn.commit()
+    return archive.transaction()
 
 
 def progress(archive, path: str) -> dict | None:

@@ -300,8 +300,10 @@ class RedisScheduler:
         from scrapy.exceptions import DontCloseSpider
 
         # Lost without an outcome (see FrontierScheduler._on_idle): free the lease.
-        buffered = {r.meta.get("frontier_key") for r in self._buffer}
-        for key in [k for k in self._ids if k not in buffered and k not in self._items.values()]:
+        from crawler.frontier import KEY
+
+        held = {r.meta.get(KEY) for r in self._buffer} | set(self._items.values())
+        for key in [k for k in self._ids if k not in held]:
             self._ack(key)
         if self.crawler.settings.getbool("DISTRIBUTED_EXIT_WHEN_IDLE"):
             try:

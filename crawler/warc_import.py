@@ -34,7 +34,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from archive import Archive
 from archive import warc_imports as progress_db
-from archive.core import KEPT_HEADERS
+from archive.core import select_headers
 from archive.manifest import software_versions
 
 from crawler.items import FetchedPage
@@ -296,11 +296,10 @@ class WarcImporter:
         except (TypeError, ValueError):
             unit.skip = f"bad HTTP status line: {http.statusline!r}"
             return
-        headers = {}
+        repeated: dict[str, list[str]] = {}
         for name, value in http.headers:
-            key = name.strip().lower()
-            if key in KEPT_HEADERS:
-                headers[key] = f"{headers[key]}, {value}" if key in headers else value
+            repeated.setdefault(name.strip().lower(), []).append(value)
+        headers = select_headers(repeated)
         if 300 <= status < 400 and status != 304:
             target = http.get_header("Location")
             if target:

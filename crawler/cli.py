@@ -22,6 +22,10 @@ DB_OPTION = click.option(
     "--db", "db_path", envvar="CRAWLER_DB", default="archive.db", show_default=True,
     type=click.Path(dir_okay=False), help="SQLite archive file (env CRAWLER_DB).",
 )
+PROGRESS_INTERVAL_OPTION = click.option(
+    "--progress-interval", type=click.FloatRange(min=0), default=30.0, show_default=True,
+    help="Not on a terminal: seconds between status lines (done/total, rate, ETA) on stderr.",
+)
 
 
 class CommandFailed(click.ClickException):
@@ -258,8 +262,9 @@ def worker(redis_url, exit_when_idle, log_level):
 @click.option("--workers", type=click.IntRange(min=0),
               help="Processes reading rows besides this one (default: 2 for archives of 50,000+ "
                    "articles, else 0; 0 on a busy machine). The output is the same either way.")
+@PROGRESS_INTERVAL_OPTION
 def export(db_path, fmt, out, per_article, site, date_from, date_to, language, query, dedup, withdrawn,
-           manifest_out, workers):
+           manifest_out, workers, progress_interval):
     """Export articles as JSON lines, CSV, Parquet or the plain-text corpus format.
 
     Writes a manifest beside the output (filters, row counts, sha256 of the files,
@@ -310,15 +315,17 @@ def export(db_path, fmt, out, per_article, site, date_from, date_to, language, q
     try:
         filters["site"] = site = _stored_site(archive, site)
         # An empty selection writes nothing: an earlier corpus at --out stays as it was.
-        if count_articles(archive, **filters) == 0:
+        selected = count_articles(archive, **filters)
+        if selected == 0:
             given = [f"{k} {v}" for k, v in (
                 ("--site", site), ("--lang", language), ("--from", date_from), ("--to", date_to),
                 ("--query", query), ("--withdrawn", None if withdrawn == "include" else withdrawn))
                 if v is not None]
             raise CommandFailed(f"no article matches {' '.join(given) or 'this export'}; "
                                 f"nothing written; {_what_archive_holds(archive)}", EXIT_NOTHING)
-        # Not on a terminal: a timestamped status line every 30 s on stderr instead.
-        with work_progress("exporting", None, live=False) as advance:
+        # Not on a terminal: a timestamped status line (done/total, rate, ETA) every
+        # --progress-interval seconds on stderr instead.
+        with work_progress("exporting", selected, live=False, interval=progress_interval) as advance:
             result = export_fn(
                 archive, fmt, sys.stdout if to_stdout else out, per_article=per_article,
                 manifest=manifest_out or True, progress=progress or advance, workers=workers, **filters)
@@ -400,7 +407,8 @@ def summary(db_path, as_json):
 @cli.command()
 @DB_OPTION
 @click.option("--site", help="Only pages of this site.")
-def reextract(db_path, site):
+@PROGRESS_INTERVAL_OPTION
+def reextract(db_path, site, progress_interval):
     """Re-run extraction on the stored pages, without fetching anything."""
     from crawler.progress import work_progress
     from crawler.reextract import reextract_archive
@@ -412,7 +420,7 @@ def reextract(db_path, site):
         site = _stored_site(archive, site)
         total = archive.db.execute("SELECT count(*) FROM pages WHERE site = ? OR ? IS NULL",
                                    [site, site]).fetchone()[0]
-        with work_progress("re-extracting", total) as advance:
+        with work_progress("re-extracting", total, interval=progress_interval) as advance:
             counts = reextract_archive(archive, site=site, progress=advance)
     except (sqlite3.OperationalError, OSError) as exc:
         # Each article is its own transaction: what was re-extracted before stays.

@@ -72,3 +72,64 @@ def test_export_takes_a_progress_callback(tmp_path):
         ticks = []
         result = export_corpus(arc, "jsonl", tmp_path / "out.jsonl", progress=ticks.append)
     assert result.rows == 7 and sum(ticks) == 7
+
+
+def _small_archive(path, n: int):
+    from archive import Archive, utc_now
+
+    with Archive(path) as arc:
+        for i in range(n):
+            arc.store_article({"url": f"https://e.kz/{i}", "site": "e.kz", "title": f"Заголовок {i}",
+                               "text": f"Текст номер {i}.", "content_hash": f"h{i}"},
+                              page_id=None, crawl_id=None, seen_at=utc_now())
+
+
+def test_export_status_lines_have_the_total_and_an_eta(tmp_path):
+    # Not on a terminal (stderr is a pipe): timestamped lines with done/total, rate and ETA.
+    _small_archive(tmp_path / "a.db", 12)
+    result = run_cli("export", "--db", str(tmp_path / "a.db"), "--format", "jsonl",
+                     "--out", str(tmp_path / "out.jsonl"), "--workers", "0", "--progress-interval", "0")
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stderr.splitlines() if "exporting:" in line]
+    assert lines, result.stderr
+    stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00 "
+    assert all(re.match(stamp + r"exporting: \d+/12 done", line) for line in lines), lines
+    assert re.search(r"/12 done \(\d+/min, ETA (\d+m\d\ds|\d+h\d\dm)\)", lines[0]), lines[0]
+    assert lines[-1].endswith("exporting: 12/12 done")
+    quiet = run_cli("export", "--db", str(tmp_path / "a.db"), "--format", "jsonl",
+                    "--out", str(tmp_path / "out2.jsonl"), "--workers", "0")
+    assert quiet.returncode == 0 and "exporting:" not in quiet.stderr  # shorter than 30 s
+
+
+def test_export_shows_a_bar_on_a_terminal(tmp_path):
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    _small_archive(tmp_path / "a.db", 9)
+    leader, follower = pty.openpty()
+    try:
+        child = subprocess.run([sys.executable, "-m", "crawler", "export", "--db", str(tmp_path / "a.db"),
+                                "--format", "jsonl", "--out", str(tmp_path / "out.jsonl"), "--workers", "0"],
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=follower, timeout=120,
+                               env={**os.environ, "COLUMNS": "100", "TERM": "xterm"})
+        os.close(follower)
+        follower = None
+        screen = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            screen += chunk
+    finally:
+        os.close(leader)
+        if follower is not None:
+            os.close(follower)
+    assert child.returncode == 0
+    text = screen.decode("utf-8", "replace")
+    assert "exporting" in text and "9/9" in text, text  # rich's bar, with the total
+    assert not re.search(r"\+00:00 exporting:", text)  # no log lines on a terminal

@@ -336,6 +336,15 @@ def _m012_listed_dates(db: sqlite_utils.Database) -> None:
                "listing_date TEXT, seen_at TEXT)")
 
 
+def _m013_fts_prefix_indexes(db: sqlite_utils.Database) -> None:
+    # Prefix queries (форум*) at a million articles: without a prefix index FTS5 merges
+    # every matching term's doclist per query (archive/fts_prefix.py). Both indexes are
+    # rebuilt once; _m004 on an older archive already creates the stemmed one this way.
+    from .fts_prefix import use_prefix_indexes
+
+    use_prefix_indexes(db, FTS_TOKENIZE)
+
+
 # Append only: a released migration never changes, a new one goes at the end.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m001_initial,
@@ -350,6 +359,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m010_article_tz_source_and_modified_at,
     _m011_frontier,
     _m012_listed_dates,
+    _m013_fts_prefix_indexes,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -37,12 +37,16 @@ STEM_LOG = "articles_stem_log"
 _TOKENIZE = "unicode61 remove_diacritics 2"
 
 
+def stem_fts_sql() -> str:
+    from .fts_prefix import FTS_PREFIX
+
+    return (f"CREATE VIRTUAL TABLE IF NOT EXISTS {STEM_FTS} USING fts5("
+            f"title, text, content='', tokenize='{_TOKENIZE}', prefix='{FTS_PREFIX}')")
+
+
 def create_stem_index(db) -> None:
     """Create the stemmed index, its change log and triggers, and index every article."""
-    db.execute(
-        f"CREATE VIRTUAL TABLE IF NOT EXISTS {STEM_FTS} USING fts5("
-        f"title, text, content='', tokenize='{_TOKENIZE}')"
-    )
+    db.execute(stem_fts_sql())
     db.execute(
         f"""CREATE TABLE IF NOT EXISTS {STEM_LOG} (
             seq INTEGER PRIMARY KEY,

@@ -59,13 +59,22 @@ def _has_table(conn: sqlite3.Connection, name: str) -> bool:
               help="Search the plain word index (exact forms, 'форум*' prefixes) instead of stems.")
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per hit.")
-def search(query, db_path, plain, limit, as_json):
+@click.option("--rank-newest", type=click.IntRange(min=1), metavar="N",
+              help="Rank only the newest N matches (by when stored) of a query with more "
+                   "[default: archive.search.RANK_CANDIDATES].")
+@click.option("--rank-all", is_flag=True, help="Rank every match (slower on common words in a big archive).")
+def search(query, db_path, plain, limit, as_json, rank_newest, rank_all):
     """Articles matching QUERY, best first, with an excerpt.
 
     A bare word finds its Russian and Kazakh word forms («Мангистауская» finds
     «Мангистауской области»); the README's syntax works too: "a phrase", OR, NOT, форум*.
+    With more matches than --rank-newest, the best of the newest ones are shown.
     """
-    from archive.search import STEM_FTS, pending_changes, search as run_search
+    from archive.search import RANK_CANDIDATES, STEM_FTS, pending_changes, search as run_search
+
+    if rank_all and rank_newest:
+        raise click.UsageError("--rank-all and --rank-newest exclude each other")
+    candidates = None if rank_all else (rank_newest or RANK_CANDIDATES)
 
     conn = open_readonly(db_path)
     try:
@@ -78,7 +87,7 @@ def search(query, db_path, plain, limit, as_json):
             click.echo(f"crawler: {waiting} article changes made by other tools are not in the "
                        "stemmed index yet (the next crawl applies them)", err=True)
         try:
-            hits = run_search(conn, query, stemmed=stemmed, limit=limit)
+            hits = run_search(conn, query, stemmed=stemmed, limit=limit, candidates=candidates)
         except ValueError as exc:  # a bad query: the user's words, like a bad --query in export
             raise _Failed(str(exc), EXIT_USAGE)
     finally:

@@ -12,6 +12,8 @@ import re
 import shlex
 from pathlib import Path
 
+from archive.search import RANK_CANDIDATES
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["build_metadata", "canned_queries", "make_datasette", "serve"]
@@ -24,13 +26,14 @@ TEMPLATES = Path(__file__).resolve().parent / "datasette_templates"
 INTERNAL_TABLES = ("neardup_signatures", "neardup_bands", "neardup_config",
                    "articles_stem_log", "stem_config", "articles_stem_fts")
 
-STEMMED_SEARCH_SQL = """select a.id, substr(a.published_at, 1, 10) as day, a.site, a.title, a.url,
+STEMMED_SEARCH_SQL = f"""select a.id, substr(a.published_at, 1, 10) as day, a.site, a.title, a.url,
   stem_snippet(a.text, a.language, :q) as excerpt
 from (select rowid as id, rank from articles_stem_fts
       where articles_stem_fts match stem_query(:q)
-        -- as archive.search: with more matches, rank only the newest 10,000
+        -- as archive.search: with more matches, rank only the newest {RANK_CANDIDATES:,}
         and rowid >= coalesce((select rowid from articles_stem_fts
-          where articles_stem_fts match stem_query(:q) order by rowid desc limit 1 offset 9999), 0)
+          where articles_stem_fts match stem_query(:q) order by rowid desc limit 1
+          offset {RANK_CANDIDATES - 1}), 0)
       order by rank limit 50) as top
 join articles a on a.id = top.id
 order by top.rank, a.id"""

@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "SearchHit",
+    "SearchHits",
     "create_stem_index",
     "pending_changes",
     "rebuild_stem_index",
@@ -149,6 +150,13 @@ def pending_changes(db) -> int:
     return db.execute(f"SELECT count(*) FROM {STEM_LOG}").fetchone()[0]
 
 
+class SearchHits(list):
+    """The hits, best first; ``bounded`` is True when the query had more matches than
+    ``candidates`` and only the newest ones were ranked."""
+
+    bounded: bool = False
+
+
 @dataclass
 class SearchHit:
     id: int
@@ -204,14 +212,14 @@ RANK_CANDIDATES = 10_000
 
 
 def search(db, query: str, *, stemmed: bool = True, limit: int = 20, offset: int = 0,
-           candidates: int | None = RANK_CANDIDATES, snippets: bool = True) -> list[SearchHit]:
+           candidates: int | None = RANK_CANDIDATES, snippets: bool = True) -> SearchHits:
     """Articles matching ``query``, best first (bm25), with snippets.
 
     ``stemmed`` searches word forms (``articles_stem_fts``, the query rewritten by
     :func:`archive.stemming.stem_query`); otherwise the query goes to ``articles_fts``
     as written. With more than ``candidates`` matches only the newest ``candidates``
-    (by rowid) are ranked (None: rank them all); bm25's statistics stay those of the
-    whole index. A malformed query raises ``ValueError``.
+    (by rowid) are ranked (None: rank them all) and the result's ``bounded`` says so;
+    bm25's statistics stay those of the whole index. A malformed query raises ``ValueError``.
     """
     conn = db.conn if hasattr(db, "conn") else db
     table = STEM_FTS if stemmed else "articles_fts"
@@ -222,10 +230,11 @@ def search(db, query: str, *, stemmed: bool = True, limit: int = 20, offset: int
         bound = None
         if candidates:
             # Walking a doclist newest first is cheap; this finds the K-th newest match.
-            row = conn.execute(
-                f"SELECT rowid FROM {table} WHERE {table} MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET ?",
-                [match, candidates - 1]).fetchone()
-            bound = row[0] if row else None
+            # The K-th newest, and whether there is a (K+1)-th: only then is a match left out.
+            rows = conn.execute(
+                f"SELECT rowid FROM {table} WHERE {table} MATCH ? ORDER BY rowid DESC LIMIT 2 OFFSET ?",
+                [match, candidates - 1]).fetchall()
+            bound = rows[0][0] if len(rows) == 2 else None
         where = f"{table} MATCH ?" + (" AND rowid >= ?" if bound is not None else "")
         params = [match] + ([bound] if bound is not None else []) + [limit, offset]
         # The top rows come from the index alone (rowid, rank); only they are joined.
@@ -237,8 +246,10 @@ def search(db, query: str, *, stemmed: bool = True, limit: int = 20, offset: int
         """, params).fetchall()
     except sqlite3.OperationalError as exc:
         raise ValueError(f"bad search query {query!r}: {exc}") from None
-    return [
+    hits = SearchHits(
         SearchHit(r[0], r[1], r[2], r[3], r[4], r[5], r[6],
                   snippet(r[7], r[5], query) if snippets else "")
         for r in rows
-    ]
+    )
+    hits.bounded = bound is not None
+    return hits

@@ -101,6 +101,9 @@ def search(query, db_path, plain, limit, as_json, rank_newest, rank_all):
     if not as_json:
         click.echo(f"{len(hits)} articles" + (" (more with --limit)" if len(hits) == limit else ""),
                    err=True)
+    if hits.bounded:  # never silently: the order is not over every match
+        click.echo(f"crawler: more than {candidates:,} matches: these are the best of the newest "
+                   f"{candidates:,}; --rank-all ranks every match", err=True)
 
 
 @click.command()

@@ -143,14 +143,18 @@ def test_cli_search_rank_all_ranks_every_match(tmp_path):
                 arc.store_article({"url": f"https://example.kz/{i}", "site": "example.kz", "title": f"Т {i}",
                                    "text": text, "language": "ru", "content_hash": f"h{i}"},
                                   page_id=None, crawl_id=None, seen_at=utc_now())
-    bounded = {h.id for h in search(sqlite3.connect(path), "форум", limit=3, candidates=10)}
-    assert bounded.isdisjoint({1, 2, 3})
+    hits = search(sqlite3.connect(path), "форум", limit=3, candidates=10)
+    assert hits.bounded and {h.id for h in hits}.isdisjoint({1, 2, 3})
+    assert not search(sqlite3.connect(path), "форум", limit=3, candidates=30).bounded  # exactly 30 match
     runner = CliRunner()
     import json
+
+    notes = []
 
     def ids(*options):
         result = runner.invoke(cli, ["search", "форум", "--db", str(path), "--limit", "3", "--json", *options])
         assert result.exit_code == 0, result.output
+        notes.append("best of the newest 10; --rank-all ranks every match" in result.stderr)
         return {json.loads(line)["id"] for line in result.stdout.splitlines() if line.startswith("{")}
 
     for plain in ([], ["--plain"]):
@@ -158,5 +162,6 @@ def test_cli_search_rank_all_ranks_every_match(tmp_path):
         assert len(newest) == 3 and newest.isdisjoint({1, 2, 3}) and min(newest) > 20
         assert ids("--rank-all", *plain) == {1, 2, 3}
         assert ids(*plain) == {1, 2, 3}  # fewer matches than the default bound: every one ranked
+        assert notes[-3:] == [True, False, False]  # the bounded run says so, the others do not
     both = runner.invoke(cli, ["search", "форум", "--db", str(path), "--rank-all", "--rank-newest", "5"])
     assert both.exit_code == 2 and "exclude each other" in both.output

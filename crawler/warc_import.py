@@ -357,6 +357,43 @@ class WarcImporter:
             yield pending
         return None
 
+    def _note_redirect(self, url: str, target: str | None) -> None:
+        if target:
+            from urllib.parse import urljoin
+
+            self._redirects[urljoin(url, target)] = self._redirects.pop(url, url)
+            while len(self._redirects) > _REDIRECTS_KEPT:
+                self._redirects.popitem(last=False)
+
+    def _recall_redirects(self, path: str, start: int) -> None:
+        """Redirects read before ``start`` whose final page comes later, as an uninterrupted
+        import of this file holds them at ``start``: a resumed import stores that page under
+        the URL first requested too. Headers only; reading stops at the first damaged record."""
+        stderr = io.StringIO()
+        with open(path, "rb") as raw, contextlib.ExitStack() as stack:
+            fh = raw
+            if _one_gzip_stream(raw):
+                raw.seek(0)
+                fh = stack.enter_context(gzip.GzipFile(fileobj=raw, mode="rb"))
+            raw.seek(0)
+            it = ArchiveIterator(fh, check_digests=False)
+            try:
+                with contextlib.redirect_stderr(stderr):
+                    for record in it:
+                        if it.offset >= start:
+                            break
+                        url, http = record.rec_headers.get_header("WARC-Target-URI") or "", record.http_headers
+                        if record.rec_type != "response" or http is None or not url.startswith("http"):
+                            continue
+                        status = http.get_statuscode() or ""
+                        if status.startswith("3") and status != "304":
+                            self._note_redirect(url, http.get_header("Location"))
+                        else:
+                            self._redirects.pop(url, None)
+            except Exception as exc:  # noqa: BLE001 - best effort: the import itself reports bad records
+                logger.warning("%s: redirects before byte %d recalled up to a damaged record (%s)", path, start,
+                               _describe(exc))
+
     def _response(self, record, unit: _Unit) -> None:
         """Fill ``unit`` from a response record: a page, a count or a skip."""
         url = unit.url or ""
@@ -379,13 +416,7 @@ class WarcImporter:
             repeated.setdefault(name.strip().lower(), []).append(value)
         headers = select_headers(repeated)
         if 300 <= status < 400 and status != 304:
-            target = http.get_header("Location")
-            if target:
-                from urllib.parse import urljoin
-
-                self._redirects[urljoin(url, target)] = self._redirects.pop(url, url)
-                while len(self._redirects) > _REDIRECTS_KEPT:
-                    self._redirects.popitem(last=False)
+            self._note_redirect(url, http.get_header("Location"))
             unit.count = "records/redirect"
             return
         if status == 304:
@@ -579,6 +610,7 @@ class WarcImporter:
                 start, records = state["next_offset"], state["records"]
                 logger.info("%s: resuming at byte %d after %d records", path, start, records)
                 self.counts["files/resumed"] += 1
+                self._recall_redirects(path, start)
         self._progress[path] = (start, records)
         max_pending = 2 * max(1, self.workers)
         readable = 0

@@ -575,3 +575,27 @@ def test_pywb_replays_the_example_article_from_the_captured_wacz(warc_crawl, pyw
     assert run_cli("export", "--db", str(warc_crawl["db"]), "--format", "wacz", "--out", str(out)).returncode == 0
     page = _replay(pywb, tmp_path / "pywb", out, warc_crawl["url"] + EXAMPLE_PATH)
     assert _example_sentence() in page
+
+
+@pytest.fixture(scope="module")
+def replayweb():
+    import replayweb
+
+    if replayweb.find_chromium() is None:
+        pytest.skip("no chromium: `make browser` installs Debian's chromium (as root)")
+    try:
+        replayweb.fetch()
+    except replayweb.Unavailable as exc:
+        pytest.skip(f"ReplayWeb.page {replayweb.VERSION} not available: {exc}")
+    return replayweb
+
+
+def test_replaywebpage_replays_the_example_article_from_the_captured_wacz(warc_crawl, replayweb, tmp_path):
+    out = tmp_path / "captured.wacz"
+    assert run_cli("export", "--db", str(warc_crawl["db"]), "--format", "wacz", "--out", str(out)).returncode == 0
+    url = warc_crawl["url"] + EXAMPLE_PATH
+    frames = replayweb.replayed_frames(out, url, _example_sentence(), tmp_path / "rwp")
+    # the article's text, in the frame ReplayWeb.page's service worker serves from the archive
+    replayed = [address for address, text in frames if _example_sentence() in text]
+    assert replayed, [(a, t[:200]) for a, t in frames]
+    assert all("/replay/w/" in a and a.endswith("mp_/" + url) for a in replayed), replayed

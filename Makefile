@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install bench clean browser
+.PHONY: demo test install bench clean browser replayweb
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,7 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python -m samplesite.demo
 
-test: $(STAMP) browser
+test: $(STAMP) browser replayweb
 	bash .ci/ensure-redis $(BIN)
 	$(BIN)/python -m pytest -q
 
@@ -27,6 +27,14 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
 	  && { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
 	  || echo "chromium not installed (not root or no apt-get): the browser tests will skip"; }
+
+# ReplayWeb.page (pinned npm tarball, integrity-checked) for tests/test_warc.py's replay
+# test: npm installed when missing and we are root; otherwise that test skips and says why.
+replayweb: $(STAMP)
+	@command -v npm >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+	  && { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; } \
+	  || echo "npm not installed (not root or no apt-get): the ReplayWeb.page test will skip"; }
+	@$(BIN)/python tests/replayweb.py fetch >/dev/null
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.crawl_speed --articles 2000 --runs 3

@@ -14,6 +14,14 @@ request + response + metadata records exactly as ``crawl --warc`` writes them), 
               reading, no storing);
   import 1/10 the small file, for the memory comparison.
 
+``scale``: WARC files of ``--articles-list`` sample-site articles (e.g. ~10 MB, ~100 MB,
+~1 GB), imported smallest first with ``crawler import`` (all cores), each measured for
+pages/s and peak memory over the whole process tree, with the extraction limit
+(``bench.extract_only``) on the pages of the second file, run right after its import. An
+import still running at ``--deadline`` (UTC ``HH:MM``) is stopped with SIGINT (the import
+stops as a user's Ctrl-C stops it): its figures then cover the part it read, which the
+result gives in bytes and pages (from ``warc_imports``), never the whole file.
+
 ``capture``: one sample site server (``--articles``), then interleaved ``--runs`` times a
 crawl into a fresh archive without and with ``--warc``: pages/s, and disk bytes per page
 (the archive file, and the WARC files).
@@ -28,9 +36,14 @@ import argparse
 import gzip
 import io
 import json
+import os
 import shutil
+import signal
 import sqlite3
 import sys
+import threading
+import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 from bench.common import PYTHON, ROOT, Run, SiteProcess, become_subreaper, mb, med, measure, save_json
@@ -139,6 +152,88 @@ def bench_import(args) -> dict:
     return result
 
 
+def _interrupt_at(deadline: float | None, label: str, cmd_word: str) -> threading.Timer | None:
+    """SIGINT our child running ``cmd_word`` once the wall clock passes ``deadline``."""
+    if deadline is None:
+        return None
+
+    def fire() -> None:
+        me = os.getpid()
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry.name}/stat", "rb") as f:
+                    stat = f.read()
+                cmdline = Path(f"/proc/{entry.name}/cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            ppid = int(stat[stat.rindex(b")") + 2:].split()[1])
+            if ppid == me and cmd_word.encode() in cmdline:
+                print(f"  {label}: deadline reached, SIGINT to {entry.name}", flush=True)
+                os.kill(int(entry.name), signal.SIGINT)
+
+    timer = threading.Timer(max(0.0, deadline - time.time()), fire)
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
+def _progress(db: Path) -> dict:
+    con = sqlite3.connect(db)
+    try:
+        rows = con.execute("SELECT next_offset, records, finished_at FROM warc_imports").fetchall()
+        pages = con.execute("SELECT count(*) FROM pages").fetchone()[0]
+    finally:
+        con.close()
+    return {"bytes_done": sum(r[0] for r in rows), "records_done": sum(r[1] for r in rows),
+            "finished": all(r[2] for r in rows) and bool(rows), "pages_stored": pages}
+
+
+def bench_scale(args) -> dict:
+    work = OUT / "warc-scale"
+    work.mkdir(parents=True, exist_ok=True)
+    deadline = None
+    if args.deadline:
+        hh, mm = map(int, args.deadline.split(":"))
+        now = datetime.now(timezone.utc)
+        deadline = now.replace(hour=hh, minute=mm, second=0, microsecond=0).timestamp()
+    sizes = sorted(int(n) for n in args.articles_list.split(","))
+    results = []
+    for i, n in enumerate(sizes):
+        started = time.perf_counter()
+        w = build_warc(work / f"site-{n}.warc.gz", n, args.page_kb)
+        w["build_s"] = round(time.perf_counter() - started, 1)
+        print(f"built {w['path']}: {w['responses']} responses, {mb(w['bytes'])} MB in {w['build_s']} s", flush=True)
+        db = work / f"import-{w['responses']}.db"
+        _fresh(db)
+        timer = _interrupt_at(deadline, "import", "import")
+        run, out, err = measure(f"import {mb(w['bytes'])} MB", [PYTHON, "-m", "crawler", "import", w["path"],
+                                                                "--db", str(db)], cwd=ROOT, timeout=6 * 3600)
+        if timer is not None:
+            timer.cancel()
+        run.pages = _articles(db)
+        done = _progress(db)
+        run.extra.update(done, summary=out.strip(), stderr_tail=err[-500:], file_bytes=w["bytes"])
+        print(f"  read {mb(done['bytes_done'])} of {mb(w['bytes'])} MB, finished={done['finished']}", flush=True)
+        entry = {"warc": w, "import": _show(run).as_dict()}
+        if i == 1:
+            run, out, err = measure("extract", [PYTHON, "-m", "bench.extract_only", str(db), "--extractor", "ours"],
+                                    cwd=ROOT, timeout=6 * 3600)
+            got = json.loads(out.strip().splitlines()[-1])
+            run.pages = got["pages"]
+            run.extra.update(got)
+            entry["extract"] = _show(run).as_dict()
+        results.append(entry)
+        save_json(OUT / "warc-scale.json", {"results": results})
+        Path(w["path"]).unlink()
+        _fresh(db)
+        if deadline is not None and time.time() > deadline:
+            print("deadline passed: no further file", flush=True)
+            break
+    return {"results": results}
+
+
 def _dir_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.glob("*.warc.gz"))
 
@@ -182,7 +277,10 @@ def bench_capture(args) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.warc_import", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=("import", "capture", "build"))
+    parser.add_argument("what", choices=("import", "capture", "build", "scale"))
+    parser.add_argument("--articles-list", default="1430,14300,143000",
+                        help="scale: article counts of the WARC files (~7 KB per article)")
+    parser.add_argument("--deadline", help="scale: stop a running import at this UTC time (HH:MM)")
     parser.add_argument("--articles", type=int, default=3000)
     parser.add_argument("--page-kb", type=int, default=0)
     parser.add_argument("--runs", type=int, default=3)
@@ -193,6 +291,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(build_warc(args.out, args.articles, args.page_kb)))
     elif args.what == "import":
         bench_import(args)
+    elif args.what == "scale":
+        bench_scale(args)
     else:
         bench_capture(args)
     return 0

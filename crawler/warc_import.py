@@ -20,6 +20,7 @@ its reason; reading goes on at the next record that can be found.
 from __future__ import annotations
 
 import contextlib
+import gzip
 import io
 import logging
 import os
@@ -38,7 +39,7 @@ from archive.core import select_headers
 from archive.manifest import software_versions
 
 from crawler.items import FetchedPage
-from crawler.page import CLASSIFIER
+from crawler.page import CLASSIFIER, NOT_AN_ARTICLE, is_not_article
 from crawler.neardup import DEFAULT_THRESHOLD, NearDupIndexer
 from crawler.profiles import ProfileError, bundled_profiles, generic_profile
 from crawler.workers import WorkerCrashed, WorkerPool, WorkerTimeout, default_size
@@ -146,6 +147,52 @@ def _next_member(fh, start: int) -> int | None:
         fh.seek(pos)
 
 
+def _one_gzip_stream(fh, limit: int = 64 * 1024 * 1024) -> bool:
+    """Whether a gzip'd file is one gzip stream, not a member per record: its first member
+    goes on after its first record. A first record over ``limit`` bytes is not followed."""
+    fh.seek(0)
+    if fh.read(3) != _GZIP_MAGIC:
+        return False
+    fh.seek(0)
+    inflate = zlib.decompressobj(31)
+    head, seen, end = b"", 0, None
+    data = fh.read(1 << 16)
+    while data:
+        try:
+            out = inflate.decompress(data, 1 << 16)
+        except zlib.error:
+            return False
+        data = inflate.unconsumed_tail
+        if end is None:
+            head += out
+            i = head.find(b"\r\n\r\n")
+            if i == -1:
+                if len(head) > 65536:
+                    return False
+            else:
+                found = next((line for line in head[:i].split(b"\r\n")
+                              if line.lower().startswith(b"content-length:")), None)
+                if found is None or not head.startswith(b"WARC/"):
+                    return False
+                try:
+                    end = i + 4 + int(found.split(b":", 1)[1])
+                except ValueError:
+                    return False
+                if end > limit:
+                    return False
+                out, seen = head, 0
+        if end is not None:
+            after = out[max(0, end - seen):]
+            seen += len(out)
+            if after.strip(b"\r\n"):
+                return True
+        if inflate.eof:
+            return False
+        if not data:
+            data = fh.read(1 << 16)
+    return False
+
+
 class WarcImporter:
     """One ``crawler import`` run over an open archive (see :func:`import_warcs`)."""
 
@@ -174,6 +221,8 @@ class WarcImporter:
         self._batch_units = 0
         self._batch_started = 0.0
         self._progress: dict[str, tuple[int, int]] = {}  # path -> (next_offset, records)
+        # files gzip'd as one stream: offsets are in the decompressed stream, not seekable
+        self._one_stream: set[str] = set()
 
     # -- reading ---------------------------------------------------------------------
 
@@ -192,6 +241,9 @@ class WarcImporter:
     def _units(self, path: str, start: int) -> Iterator[_Unit]:
         """The file's records from ``start`` on, as units in file order."""
         with open(path, "rb") as fh:
+            if _one_gzip_stream(fh):
+                yield from self._stream_units(path, fh, start)
+                return
             pos = start
             while pos is not None:
                 fh.seek(pos)
@@ -202,6 +254,29 @@ class WarcImporter:
                 pos = _next_member(fh, offset + 1)
                 end = pos if pos is not None else os.fstat(fh.fileno()).st_size
                 yield _Unit(path, offset, end, skip=reason)
+
+    def _stream_units(self, path: str, fh, start: int) -> Iterator[_Unit]:
+        """The records of a file gzip'd as one stream, read as the uncompressed WARC it holds.
+
+        Positions (``start``, the units' offsets) are in the decompressed stream: resuming
+        decompresses the file again up to ``start``. Nothing after a damaged part of the
+        stream can be found (no gzip member starts later), so that ends the file.
+        """
+        if path not in self._one_stream:
+            self._one_stream.add(path)
+            self.counts["files/one_gzip_stream"] += 1
+            logger.info("%s is gzip'd as one stream, not a member per record: read as one stream", path)
+        fh.seek(0)
+        with gzip.GzipFile(fileobj=fh, mode="rb") as stream:
+            try:
+                stream.seek(start)
+            except (OSError, EOFError, zlib.error) as exc:
+                yield _Unit(path, start, start, skip=f"unreadable record: {_describe(exc)}")
+                return
+            failed_at = yield from self._read_from(path, stream)
+        if failed_at is not None:
+            offset, reason = failed_at
+            yield _Unit(path, offset, offset, skip=f"{reason} (one gzip stream: the rest of the file is lost)")
 
     def _read_from(self, path: str, fh):
         """Units from the file position on; ``(offset, reason)`` when the file cannot be read on."""
@@ -243,6 +318,9 @@ class WarcImporter:
             try:
                 with contextlib.redirect_stderr(stderr):
                     start, length = it.get_record_offset(), it.get_record_length()
+                # where the next record starts: in an uncompressed WARC (or one gzip stream)
+                # past the blank lines that follow a record and are not part of its length
+                after = it.offset
             except Exception as exc:  # noqa: BLE001
                 if pending is not None:
                     yield pending
@@ -257,11 +335,11 @@ class WarcImporter:
                 unit.count = None
             if unit is None:  # the metadata of the pending response
                 pending.fields = fields
-                pending.end = start + length
+                pending.end = after
                 yield pending
                 pending = None
                 continue
-            unit.offset, unit.end, unit.length = start, start + length, length
+            unit.offset, unit.end, unit.length = start, after, length
             if pending is not None and kind == "request" and \
                     record.rec_headers.get_header("WARC-Concurrent-To") == pending_id:
                 pending.end = unit.end  # the pending response's request: part of it
@@ -278,6 +356,43 @@ class WarcImporter:
         if pending is not None:
             yield pending
         return None
+
+    def _note_redirect(self, url: str, target: str | None) -> None:
+        if target:
+            from urllib.parse import urljoin
+
+            self._redirects[urljoin(url, target)] = self._redirects.pop(url, url)
+            while len(self._redirects) > _REDIRECTS_KEPT:
+                self._redirects.popitem(last=False)
+
+    def _recall_redirects(self, path: str, start: int) -> None:
+        """Redirects read before ``start`` whose final page comes later, as an uninterrupted
+        import of this file holds them at ``start``: a resumed import stores that page under
+        the URL first requested too. Headers only; reading stops at the first damaged record."""
+        stderr = io.StringIO()
+        with open(path, "rb") as raw, contextlib.ExitStack() as stack:
+            fh = raw
+            if _one_gzip_stream(raw):
+                raw.seek(0)
+                fh = stack.enter_context(gzip.GzipFile(fileobj=raw, mode="rb"))
+            raw.seek(0)
+            it = ArchiveIterator(fh, check_digests=False)
+            try:
+                with contextlib.redirect_stderr(stderr):
+                    for record in it:
+                        if it.offset >= start:
+                            break
+                        url, http = record.rec_headers.get_header("WARC-Target-URI") or "", record.http_headers
+                        if record.rec_type != "response" or http is None or not url.startswith("http"):
+                            continue
+                        status = http.get_statuscode() or ""
+                        if status.startswith("3") and status != "304":
+                            self._note_redirect(url, http.get_header("Location"))
+                        else:
+                            self._redirects.pop(url, None)
+            except Exception as exc:  # noqa: BLE001 - best effort: the import itself reports bad records
+                logger.warning("%s: redirects before byte %d recalled up to a damaged record (%s)", path, start,
+                               _describe(exc))
 
     def _response(self, record, unit: _Unit) -> None:
         """Fill ``unit`` from a response record: a page, a count or a skip."""
@@ -301,13 +416,7 @@ class WarcImporter:
             repeated.setdefault(name.strip().lower(), []).append(value)
         headers = select_headers(repeated)
         if 300 <= status < 400 and status != 304:
-            target = http.get_header("Location")
-            if target:
-                from urllib.parse import urljoin
-
-                self._redirects[urljoin(url, target)] = self._redirects.pop(url, url)
-                while len(self._redirects) > _REDIRECTS_KEPT:
-                    self._redirects.popitem(last=False)
+            self._note_redirect(url, http.get_header("Location"))
             unit.count = "records/redirect"
             return
         if status == 304:
@@ -339,10 +448,10 @@ class WarcImporter:
         page.site = site
         if fields is not None:
             if fields.get("role") != "article":
-                unit.page, unit.count = None, "skipped/discovery page"
+                unit.page, unit.count = None, "records/discovery"
                 return
         elif profile is None or not profile.is_article_url(page.final_url):
-            unit.page, unit.count = None, "skipped/not an article URL"
+            unit.page, unit.count = None, "records/not_article_url"
             return
         if self.site and site != self.site:
             unit.page, unit.count = None, "filtered/site"
@@ -409,7 +518,13 @@ class WarcImporter:
             "fetched_at": page.fetched_at, "body": page.body, "error": error,
             "warc_file": unit.path, "warc_offset": unit.offset, "warc_length": unit.length,
         }
-        if error:
+        if unit.path in self._one_stream:  # no record can be read from the middle of the file
+            row["warc_offset"] = row["warc_length"] = None
+        if is_not_article(error):
+            # the classifier's verdict on a candidate, as in a crawl: visited, no failure
+            self.counts["not_articles"] += 1
+            self.counts[f"not_article_kinds/{error.removeprefix(NOT_AN_ARTICLE)}"] += 1
+        elif error:
             self.counts["errors"] += 1
             if error.startswith("not HTML"):
                 self.skipped["not HTML"] += 1
@@ -495,6 +610,7 @@ class WarcImporter:
                 start, records = state["next_offset"], state["records"]
                 logger.info("%s: resuming at byte %d after %d records", path, start, records)
                 self.counts["files/resumed"] += 1
+                self._recall_redirects(path, start)
         self._progress[path] = (start, records)
         max_pending = 2 * max(1, self.workers)
         readable = 0
@@ -521,7 +637,9 @@ class WarcImporter:
             "near_duplicates": c["archive/near_duplicates"],
             "skipped": dict(sorted(self.skipped.items())),
             "records": {k.removeprefix("records/"): v for k, v in sorted(c.items()) if k.startswith("records/")},
-            "not_articles": {k.removeprefix("skipped/"): v for k, v in sorted(c.items()) if k.startswith("skipped/")},
+            "not_articles": c["not_articles"],
+            "not_article_kinds": {k.removeprefix("not_article_kinds/"): v for k, v in sorted(c.items())
+                                  if k.startswith("not_article_kinds/")},
             "filtered": {k.removeprefix("filtered/"): v for k, v in sorted(c.items()) if k.startswith("filtered/")},
             "files": {k.removeprefix("files/"): v for k, v in sorted(c.items()) if k.startswith("files/")},
         }

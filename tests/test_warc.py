@@ -159,7 +159,7 @@ def test_round_trip_import_gives_the_crawls_articles(warc_crawl, tmp_path):
     counts = _query(db, "SELECT articles_new, duplicates FROM crawls")[0]
     assert counts == (len(crawled) - sum(1 for v in crawled.values() if v[3]), sum(1 for v in crawled.values() if v[3]))
     stats = json.loads(stats)
-    assert stats["not_articles"]["discovery page"] > 0
+    assert stats["records"]["discovery"] > 0
     pages = _query(db, "SELECT count(*) FROM pages")[0][0]
     # Imported again: every file is known as finished, nothing is added.
     again = run_cli("import", *map(str, warc_crawl["warcs"]), "--db", str(db))
@@ -239,6 +239,100 @@ def test_killed_import_resumes_after_the_last_finished_record(warc_crawl, tmp_pa
     whole = tmp_path / "whole.db"
     assert run_cli("import", *copies, "--db", str(whole)).returncode == 0
     assert _query(db, "SELECT count(*) FROM pages")[0][0] == _query(whole, "SELECT count(*) FROM pages")[0][0]
+
+
+def _one_stream_copy(warcs: list[Path], out: Path) -> Path:
+    """The records of ``warcs`` (gzip'd per record) gzip'd again as ONE stream."""
+    with gzip.open(out, "wb", compresslevel=6) as dst:
+        for path in warcs:
+            dst.write(gzip.decompress(path.read_bytes()))
+    return out
+
+
+def test_a_warc_gzipd_as_one_stream_is_read_to_its_end(warc_crawl, tmp_path):
+    one = _one_stream_copy(warc_crawl["warcs"], tmp_path / "one-stream.warc.gz")
+    with gzip.open(one) as fh:  # the premise: one member holds every record
+        assert fh.read(4096).startswith(b"WARC/") and len(warc_crawl["warcs"]) >= 1
+    db = tmp_path / "one.db"
+    result = run_cli("import", str(one), "--db", str(db))
+    assert result.returncode == 0, result.stderr
+    _same_archive(_articles(warc_crawl["db"]), _articles(db))
+    assert _query(db, "SELECT count(*) FROM warc_skips") == [(0,)]
+    stats = json.loads(_query(db, "SELECT stats FROM crawls")[0][0])
+    assert stats["files"] == {"imported": 1, "one_gzip_stream": 1}
+    # No offset into such a file can be read alone: the pages keep the file, not a position,
+    # and an export rebuilds their records.
+    assert _query(db, "SELECT count(*), count(warc_file), count(warc_offset) FROM pages")[0][1:] == (
+        _query(db, "SELECT count(*) FROM pages")[0][0], 0)
+    out = tmp_path / "again.warc.gz"
+    export = run_cli("export", "--db", str(db), "--format", "warc", "--out", str(out))
+    assert export.returncode == 0, export.stderr
+    manifest = json.loads(Path(str(out) + ".manifest.json").read_text())
+    assert manifest["records"]["rebuilt"] == manifest["rows"] > 0, manifest["records"]
+
+
+def test_a_killed_one_stream_import_resumes_without_doubles_or_losses(warc_crawl, tmp_path):
+    # Three copies of the crawl's records in one stream: the kill lands in its middle.
+    one = _one_stream_copy(warc_crawl["warcs"] * 3, tmp_path / "thrice.warc.gz")
+    db = tmp_path / "resumed.db"
+    proc = subprocess.Popen([sys.executable, "-m", "crawler", "import", str(one), "--db", str(db), "--workers", "1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 240
+    saved = 0
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            saved = _query(db, "SELECT records FROM warc_imports")[0][0]
+        except (sqlite3.Error, IndexError):
+            saved = 0
+        if saved >= 200:  # a few commits in: past the first copy's start, far from the end
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the import finished before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    proc.stdout.close()
+    proc.stderr.close()
+    (offset, finished), = _query(db, "SELECT next_offset, finished_at FROM warc_imports")
+    assert offset > 0 and finished is None
+    stored_before = _query(db, "SELECT count(*) FROM pages")[0][0]
+    assert stored_before > 0
+    result = run_cli("import", str(one), "--db", str(db))
+    assert result.returncode == 0, result.stderr
+    statuses = [r[0] for r in _query(db, "SELECT status FROM crawls ORDER BY id")]
+    assert statuses[0] == "interrupted" and statuses[1] in ("ok", "partial")
+    assert json.loads(_query(db, "SELECT stats FROM crawls WHERE id = 2")[0][0])["files"]["resumed"] == 1
+    whole = tmp_path / "whole.db"
+    assert run_cli("import", str(one), "--db", str(whole)).returncode == 0
+    # nothing doubled, nothing lost: the same pages, by URL and count, as one uninterrupted import
+    pages = "SELECT url, count(*) FROM pages GROUP BY url ORDER BY url"
+    assert _query(db, pages) == _query(whole, pages)
+    _same_archive(_articles(whole), _articles(db))
+
+
+def test_import_counts_pages_that_are_no_article_as_a_crawl_does(tmp_path):
+    from mutable_site import MutableSite
+    from test_incremental import _stories
+
+    site = MutableSite(_stories(), sitemap=False)  # its /news/ listing is a candidate, no article
+    try:
+        crawl = run_cli("crawl", site.url + "/", "--db", str(tmp_path / "c.db"), "--warc", str(tmp_path / "w"),
+                        *FAST)
+    finally:
+        site.close()
+    assert crawl.returncode == 0, crawl.stderr[-2000:]
+    warcs = sorted(map(str, (tmp_path / "w").glob("*.warc.gz")))
+    result = run_cli("import", *warcs, "--db", str(tmp_path / "i.db"))
+    assert result.returncode == 0, result.stderr
+    verdicts = "SELECT url, error FROM pages WHERE error LIKE 'not an article: %' ORDER BY url"
+    crawled = _query(tmp_path / "c.db", verdicts)
+    assert crawled and _query(tmp_path / "i.db", verdicts) == crawled
+    counts = "SELECT status, pages, errors, json_extract(stats, '$.not_articles') FROM crawls"
+    (c_status, c_pages, c_errors, c_not), = _query(tmp_path / "c.db", counts)
+    (i_status, i_pages, i_errors, i_not), = _query(tmp_path / "i.db", counts)
+    assert (i_errors, i_not, i_status) == (c_errors, c_not, c_status) == (0, len(crawled), "ok")
+    assert i_pages == c_pages
+    kinds = json.loads(_query(tmp_path / "i.db", "SELECT stats FROM crawls")[0][0])["not_article_kinds"]
+    assert kinds == {"listing": len(crawled)}
 
 
 _PAGE = """<!DOCTYPE html><html lang="ru"><head><meta charset="utf-8"><title>{title}</title>
@@ -481,3 +575,27 @@ def test_pywb_replays_the_example_article_from_the_captured_wacz(warc_crawl, pyw
     assert run_cli("export", "--db", str(warc_crawl["db"]), "--format", "wacz", "--out", str(out)).returncode == 0
     page = _replay(pywb, tmp_path / "pywb", out, warc_crawl["url"] + EXAMPLE_PATH)
     assert _example_sentence() in page
+
+
+@pytest.fixture(scope="module")
+def replayweb():
+    import replayweb
+
+    if replayweb.find_chromium() is None:
+        pytest.skip("no chromium: `make browser` installs Debian's chromium (as root)")
+    try:
+        replayweb.fetch()
+    except replayweb.Unavailable as exc:
+        pytest.skip(f"ReplayWeb.page {replayweb.VERSION} not available: {exc}")
+    return replayweb
+
+
+def test_replaywebpage_replays_the_example_article_from_the_captured_wacz(warc_crawl, replayweb, tmp_path):
+    out = tmp_path / "captured.wacz"
+    assert run_cli("export", "--db", str(warc_crawl["db"]), "--format", "wacz", "--out", str(out)).returncode == 0
+    url = warc_crawl["url"] + EXAMPLE_PATH
+    frames = replayweb.replayed_frames(out, url, _example_sentence(), tmp_path / "rwp")
+    # the article's text, in the frame ReplayWeb.page's service worker serves from the archive
+    replayed = [address for address, text in frames if _example_sentence() in text]
+    assert replayed, [(a, t[:200]) for a, t in frames]
+    assert all("/replay/w/" in a and a.endswith("mp_/" + url) for a in replayed), replayed

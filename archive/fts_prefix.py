@@ -7,7 +7,7 @@ the newest-first walk of :func:`archive.search.search`). That cost grows with th
 archive. With ``prefix='3 4 5 6 7 8'`` FTS5 also stores the postings of every 3- to
 8-letter prefix as a term of its own, so such a query reads one doclist like a bare
 word. Prefixes of other lengths are still answered by merging. Sizes and timings:
-BENCHMARKS.md, "Search at 1M"; the trade-off is described in docs/archive-schema.md.
+BENCHMARKS.md, "Search at scale"; the trade-off is described in docs/archive-schema.md.
 """
 
 from __future__ import annotations

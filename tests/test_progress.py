@@ -110,26 +110,28 @@ def test_export_shows_a_bar_on_a_terminal(tmp_path):
     _small_archive(tmp_path / "a.db", 9)
     leader, follower = pty.openpty()
     try:
-        child = subprocess.run([sys.executable, "-m", "crawler", "export", "--db", str(tmp_path / "a.db"),
-                                "--format", "jsonl", "--out", str(tmp_path / "out.jsonl"), "--workers", "0"],
-                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=follower, timeout=120,
-                               env={**os.environ, "COLUMNS": "100", "TERM": "xterm"})
+        # Read while it runs: a full terminal buffer would block the child's writes.
+        child = subprocess.Popen([sys.executable, "-m", "crawler", "export", "--db", str(tmp_path / "a.db"),
+                                  "--format", "jsonl", "--out", str(tmp_path / "out.jsonl"), "--workers", "0"],
+                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=follower,
+                                 env={**os.environ, "COLUMNS": "100", "TERM": "xterm"})
         os.close(follower)
         follower = None
         screen = b""
         while True:
             try:
                 chunk = os.read(leader, 65536)
-            except OSError:  # the child closed the terminal
+            except OSError:  # EIO: the child has exited and closed the terminal
                 break
             if not chunk:
                 break
             screen += chunk
+        returncode = child.wait(timeout=120)
     finally:
         os.close(leader)
         if follower is not None:
             os.close(follower)
-    assert child.returncode == 0
+    assert returncode == 0
     text = screen.decode("utf-8", "replace")
     assert "exporting" in text and "9/9" in text, text  # rich's bar, with the total
     assert not re.search(r"\+00:00 exporting:", text)  # no log lines on a terminal

@@ -17,7 +17,8 @@ request + response + metadata records exactly as ``crawl --warc`` writes them), 
 ``scale``: WARC files of ``--articles-list`` sample-site articles (e.g. ~10 MB, ~100 MB,
 ~1 GB), imported smallest first with ``crawler import`` (all cores), each measured for
 pages/s and peak memory over the whole process tree, with the extraction limit
-(``bench.extract_only``) on the pages of the second file, run right after its import. An
+(``bench.extract_only``, on its first ``--extract-limit`` pages if given) on the pages of the
+second file, run right after its import. An
 import still running at ``--deadline`` (UTC ``HH:MM``) is stopped with SIGINT (the import
 stops as a user's Ctrl-C stops it): its figures then cover the part it read, which the
 result gives in bytes and pages (from ``warc_imports``), never the whole file.
@@ -218,8 +219,9 @@ def bench_scale(args) -> dict:
         print(f"  read {mb(done['bytes_done'])} of {mb(w['bytes'])} MB, finished={done['finished']}", flush=True)
         entry = {"warc": w, "import": _show(run).as_dict()}
         if i == 1:
-            run, out, err = measure("extract", [PYTHON, "-m", "bench.extract_only", str(db), "--extractor", "ours"],
-                                    cwd=ROOT, timeout=6 * 3600)
+            limit = ["--limit", str(args.extract_limit)] if args.extract_limit else []
+            run, out, err = measure("extract", [PYTHON, "-m", "bench.extract_only", str(db), "--extractor", "ours",
+                                                *limit], cwd=ROOT, timeout=6 * 3600)
             got = json.loads(out.strip().splitlines()[-1])
             run.pages = got["pages"]
             run.extra.update(got)
@@ -280,6 +282,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("what", choices=("import", "capture", "build", "scale"))
     parser.add_argument("--articles-list", default="1430,14300,143000",
                         help="scale: article counts of the WARC files (~7 KB per article)")
+    parser.add_argument("--extract-limit", type=int, default=0,
+                        help="scale: the extraction limit on the first N pages only (default: all)")
     parser.add_argument("--deadline", help="scale: stop a running import at this UTC time (HH:MM)")
     parser.add_argument("--articles", type=int, default=3000)
     parser.add_argument("--page-kb", type=int, default=0)

@@ -158,9 +158,10 @@ class DevTools:
         self._from_browser_r, self._from_browser_w = os.pipe()
         self.profile = tempfile.mkdtemp(prefix="replayweb-chromium-")
         args = [*FLAGS, f"--user-data-dir={self.profile}", "--remote-debugging-pipe", "about:blank"]
-        # Chromium reads commands on fd 3 and writes replies on fd 4.
+        # Chromium reads commands on fd 3 and writes replies on fd 4; bash, not sh: dash's
+        # redirections take one-digit descriptors only.
         script = f'exec "$0" "$@" 3<&{self._to_browser_r} 4>&{self._from_browser_w}'
-        self.proc = subprocess.Popen(["sh", "-c", script, binary, *args], pass_fds=(
+        self.proc = subprocess.Popen(["bash", "-c", script, binary, *args], pass_fds=(
             self._to_browser_r, self._from_browser_w), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         os.close(self._to_browser_r)
         os.close(self._from_browser_w)
@@ -173,7 +174,10 @@ class DevTools:
         message = {"id": self._next_id, "method": method, "params": params or {}}
         if session:
             message["sessionId"] = session
-        os.write(self._to_browser_w, json.dumps(message).encode() + b"\0")
+        try:
+            os.write(self._to_browser_w, json.dumps(message).encode() + b"\0")
+        except BrokenPipeError:
+            raise RuntimeError(f"chromium exited ({self.proc.wait()}): {self.proc.stderr.read().decode()[-1500:]}")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             while b"\0" in self._buffer:

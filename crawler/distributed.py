@@ -36,6 +36,8 @@ from collections import deque
 from urllib.parse import urlsplit
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from crawler.incremental import KnownIndex
 from crawler.known_urls import KnownUrlMiddleware
@@ -57,13 +59,23 @@ class RedisUnavailable(RuntimeError):
     """Redis cannot be reached (a clear one-line message for the CLI)."""
 
 
+def redis_client(url: str, socket_timeout: float = 10) -> redis.Redis:
+    """A client that retries nothing by itself. redis-py's own retries hide an outage from the
+    loops here, and a command that Redis ran but whose reply was lost (Redis stopped in
+    between: an XREADGROUP that delivered entries to us) would be sent again silently, the
+    lost entries left pending forever. Every loop here waits out errors itself and, after
+    one, reads its pending entries again."""
+    return redis.Redis.from_url(url, socket_timeout=socket_timeout, socket_connect_timeout=5,
+                                retry=Retry(NoBackoff(), 0))
+
+
 def connect(url: str) -> redis.Redis:
-    client = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=10)
+    conn = redis_client(url)
     try:
-        client.ping()
+        conn.ping()
     except redis.RedisError as exc:
         raise RedisUnavailable(f"cannot reach Redis at {url}: {exc}") from exc
-    return client
+    return conn
 
 
 def _ensure_group(client: redis.Redis, stream: str, group: str) -> None:
@@ -141,7 +153,7 @@ class RedisScheduler:
 
         self.crawler = crawler
         self.stats = crawler.stats
-        self.client = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
+        self.client = redis_client(url)
         self.lease_ms = int(lease * 1000)
         self.batch = batch
         self.consumer = consumer
@@ -279,6 +291,8 @@ class RedisScheduler:
             got = self.client.xreadgroup(WORKERS_GROUP, self.consumer, {TASKS: ">"},
                                          count=self.batch - len(self._ids))
             entries = got[0][1] if got else []
+            if not entries and self._pending_count() > len(self._ids) + len(self._unacked):
+                entries = self._own_pending()  # delivered to us, the reply lost: ours to do
             if not entries:
                 # Leases of silent workers expire back to the frontier.
                 # (a cursor: our own long-waiting leases must not hide a dead worker's)
@@ -292,6 +306,11 @@ class RedisScheduler:
             self._redis_failed(exc)
             return
         self._take(entries)
+
+    def _pending_count(self) -> int:
+        summary = self.client.xpending(TASKS, WORKERS_GROUP)
+        name = self.consumer.encode()
+        return next((int(c["pending"]) for c in summary.get("consumers") or [] if c["name"] in (name, self.consumer)), 0)
 
     def _own_pending(self) -> list:
         """Every entry delivered to this consumer and not acked (XREADGROUP from id 0)."""
@@ -418,11 +437,11 @@ class SharedPolitenessMiddleware:
 
     def __init__(self, crawler, url: str):
         s = crawler.settings
-        self.client = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
+        self.client = redis_client(url)
         self.acquire = self.client.register_script(_ACQUIRE)
         self.per_domain = max(1, s.getint("CONCURRENT_REQUESTS_PER_DOMAIN"))
-        self.delay = s.getfloat("DOWNLOAD_DELAY")
-        self.slots = s.getdict("DOWNLOAD_SLOTS")
+        self.delay = s.getfloat("DISTRIBUTED_DOWNLOAD_DELAY", s.getfloat("DOWNLOAD_DELAY"))
+        self.slots = s.getdict("DISTRIBUTED_DOWNLOAD_SLOTS") or s.getdict("DOWNLOAD_SLOTS")
         self.ttl_ms = int((s.getfloat("DOWNLOAD_TIMEOUT") + 30) * 1000)
         self.stats = crawler.stats
         self._unreleased: list[tuple[str, str]] = []  # (slots key, token) Redis did not take back
@@ -488,6 +507,20 @@ class SharedPolitenessMiddleware:
         return None
 
 
+class SharedDelaysAddon:
+    """Worker add-on, after SiteSlotsAddon: the delays (DOWNLOAD_DELAY and the sites'
+    DOWNLOAD_SLOTS delays) move from Scrapy's per-process slots to SharedPolitenessMiddleware.
+    A request waits for its shared turn before it enters the local slot; a local delay would
+    then hold it longer, and another worker's request could start right after it."""
+
+    def update_settings(self, settings) -> None:
+        slots = settings.getdict("DOWNLOAD_SLOTS")
+        settings.set("DISTRIBUTED_DOWNLOAD_DELAY", settings.getfloat("DOWNLOAD_DELAY"), priority="cmdline")
+        settings.set("DISTRIBUTED_DOWNLOAD_SLOTS", {k: dict(v) for k, v in slots.items()}, priority="cmdline")
+        settings.set("DOWNLOAD_SLOTS", {k: {**v, "delay": 0} for k, v in slots.items()}, priority="cmdline")
+        settings.set("DOWNLOAD_DELAY", 0, priority="cmdline")
+
+
 class SharedCrawlDelayMiddleware:
     """Downloader middleware below HttpCompressionMiddleware (it sees robots.txt decompressed):
     a site's robots.txt Crawl-delay goes to Redis, where SharedPolitenessMiddleware's script
@@ -495,7 +528,7 @@ class SharedCrawlDelayMiddleware:
 
     def __init__(self, crawler, url: str):
         s = crawler.settings
-        self.client = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
+        self.client = redis_client(url)
         self.user_agent = s.get("ROBOTSTXT_USER_AGENT") or s.get("USER_AGENT") or "*"
         self.stats = crawler.stats
 
@@ -529,7 +562,7 @@ class SeedMiddleware:
     with the other workers'), say so; the writer does not call the frontier drained before."""
 
     def __init__(self, crawler, url: str):
-        self.client = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
+        self.client = redis_client(url)
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -554,9 +587,8 @@ class SharedKnownUrlMiddleware(KnownUrlMiddleware):
 
     @classmethod
     def from_crawler(cls, crawler):
-        client = redis.Redis.from_url(crawler.settings.get("DISTRIBUTED_REDIS_URL"), socket_timeout=30,
-                                      socket_connect_timeout=5)
-        blob = client.get(KNOWN)
+        conn = redis_client(crawler.settings.get("DISTRIBUTED_REDIS_URL"), socket_timeout=30)
+        blob = _with_redis(lambda: conn.get(KNOWN), "to read the known URLs")
         known = pickle.loads(zlib.decompress(blob)) if blob else KnownIndex()
         logger.info("%d known article URLs from the writer", len(known))
         return cls(crawler, known, crawler.settings.getbool("CRAWL_REFRESH"))
@@ -583,7 +615,7 @@ class ResultPipeline:
 
     def __init__(self, crawler, url: str, max_len: int):
         self.crawler = crawler
-        self.client = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
+        self.client = redis_client(url)
         self.stats = crawler.stats
 
     @classmethod
@@ -647,6 +679,10 @@ def worker_settings(run: dict, redis_url: str, exit_when_idle: bool, log_level: 
     s.set("DISTRIBUTED_REDIS_URL", redis_url, priority="cmdline")
     s.set("DISTRIBUTED_EXIT_WHEN_IDLE", exit_when_idle, priority="cmdline")
     s.set("FRONTIER_ENABLED", False, priority="cmdline")
+    # AutoThrottle's delay is per process (and held after the shared turn): the shared
+    # delay, Crawl-delay and slots are what holds across workers.
+    s.set("AUTOTHROTTLE_ENABLED", False, priority="cmdline")
+    s.set("ADDONS", {**s.getdict("ADDONS"), "crawler.distributed.SharedDelaysAddon": 100}, priority="cmdline")
     # Every sitemap of an index goes to the shared frontier at once: one held in a worker's
     # memory (the one-machine pacing) would be lost with that worker.
     s.set("SITEMAP_NEXT_BELOW", 0, priority="cmdline")
@@ -857,6 +893,10 @@ def run_writer(targets: list[str], db_path: str, redis_url: str, *, local_worker
                             if outcome != "already":
                                 totals["pages"] += 1
                         client.xack(RESULTS, WRITER_GROUP, *[e[0] for e in entries])
+                    elif client.xpending(RESULTS, WRITER_GROUP)["pending"]:
+                        # Everything read is acked before the next read: what is pending now
+                        # was delivered to us by a command whose reply was lost.
+                        pending_first = True
                     elif _drained(client):
                         idle_checks += 1
                         if idle_checks >= 3:

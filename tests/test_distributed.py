@@ -229,7 +229,9 @@ def test_delays_hold_across_all_workers(redis_server, tmp_path):
         db = tmp_path / "dist.db"
         log = tmp_path / "dist.log"
         writer = crawler("crawl", a.url + "/", b.url + "/", "--db", str(db), "--redis", redis_server.url,
-                         "--local-workers", "0", *SETTINGS, "--set", "DOWNLOAD_DELAY=0.4", log=log)
+                         "--local-workers", "0", *SETTINGS, "--set", "DOWNLOAD_DELAY=0.4",
+                         # two leases per worker at most: the articles are shared out
+                         "--set", "FRONTIER_BUFFER=2", log=log)
         workers = [crawler("worker", "--redis", redis_server.url, "--exit-when-idle", log=log) for _ in range(3)]
         assert wait_exit(writer, 240, log, redis_server.url) == 0, log.read_text()[-3000:]
         for w in workers:
@@ -239,10 +241,46 @@ def test_delays_hold_across_all_workers(redis_server, tmp_path):
         # Several workers fetched articles: the delays are not one worker's own.
         sent = [int(n) for n in re.findall(r"worker: (\d+) results sent", text)]
         assert len(sent) == 3 and sum(n > 0 for n in sent) >= 2, sent
-        assert "Crawl-delay 0.6 s, for all workers" in text, text[-3000:]
         # Arrival times at the server, a little less than the delay for the jitter of loopback.
         assert min(start_gaps(a)) >= 0.5, start_gaps(a)
         assert min(start_gaps(b)) >= 0.3, start_gaps(b)
+        assert "Crawl-delay 0.6 s, for all workers" in text, text[-3000:]
     finally:
         a.close()
         b.close()
+
+
+def test_deliveries_whose_replies_were_lost_are_done(redis_server, tmp_path):
+    """A Redis stop can run an XREADGROUP and lose its reply: the entries are then pending for
+    a consumer that never saw them. Made here by reading as the worker and as the writer
+    while each is paused (SIGSTOP); with a 600 s lease only their own recovery finishes."""
+    import redis
+
+    from crawler.distributed import RESULTS, TASKS
+
+    site = MutableSite(stories(120), chunk=40, article_delay=0.1)
+    try:
+        db = tmp_path / "dist.db"
+        log = tmp_path / "dist.log"
+        writer = crawler("crawl", site.url + "/", "--db", str(db), "--redis", redis_server.url,
+                         "--local-workers", "0", *SETTINGS, "--set", "FRONTIER_LEASE_SECONDS=600", log=log)
+        worker = crawler("worker", "--redis", redis_server.url, "--exit-when-idle", log=log)
+        client = redis.Redis.from_url(redis_server.url)
+        wait_until(lambda: client.exists(TASKS) and client.xlen(TASKS) >= 100, 120, "the tasks were never queued")
+        os.kill(worker.pid, signal.SIGSTOP)
+        stolen_tasks = client.xreadgroup("workers", f"{os.uname().nodename}-{worker.pid}", {TASKS: ">"}, count=3)
+        os.kill(writer.pid, signal.SIGSTOP)
+        # (a read the writer had waiting when it stopped is still served: a few more)
+        sent = client.xlen(RESULTS)
+        os.kill(worker.pid, signal.SIGCONT)
+        wait_until(lambda: client.xlen(RESULTS) >= sent + 6, 120, "no results while the writer waits")
+        stolen_results = client.xreadgroup("writer", "writer", {RESULTS: ">"}, count=3)
+        os.kill(writer.pid, signal.SIGCONT)
+        assert len(stolen_tasks[0][1]) == 3 and len(stolen_results[0][1]) == 3
+        assert wait_exit(writer, 180, log, redis_server.url) == 0, log.read_text()[-3000:]
+        assert worker.wait(60) == 0
+        assert article_count(db) == 120
+        d = sqlite_utils.Database(db)
+        assert d.execute("select count(*) - count(distinct url) from articles").fetchone()[0] == 0
+    finally:
+        site.close()

@@ -180,8 +180,11 @@ class RedisScheduler:
     @classmethod
     def from_crawler(cls, crawler):
         s = crawler.settings
+        # Leases held by one worker (in its buffer, downloading, extracting): more than it can
+        # work on would keep them from idle workers, whatever the number of workers.
+        leases = s.getint("DISTRIBUTED_LEASES") or 2 * s.getint("CONCURRENT_REQUESTS")
         return cls(crawler, s.get("DISTRIBUTED_REDIS_URL"), s.getfloat("FRONTIER_LEASE_SECONDS", 120),
-                   s.getint("FRONTIER_BUFFER", 16), s.get("DISTRIBUTED_CONSUMER") or f"{os.uname().nodename}-{os.getpid()}")
+                   leases, s.get("DISTRIBUTED_CONSUMER") or f"{os.uname().nodename}-{os.getpid()}")
 
     def open(self, spider):
         self.spider = spider

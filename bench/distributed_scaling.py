@@ -216,8 +216,10 @@ def queue_memory(queued: int, work: Path) -> dict:
     sites = Sites(queued, [5.0])
     log = open(work / "mem.log", "ab")
     try:
+        # (the sample URLs are candidates of discovery by content, at most DISCOVERY_MAX_PAGES)
         writer = crawler("crawl", sites.urls[0] + "/", "--db", str(work / "mem.db"), "--redis", redis_server.url,
-                         "--local-workers", "0", "-q", *settings(1), log=log)
+                         "--local-workers", "0", "-q", *settings(1), "--set", f"DISCOVERY_MAX_PAGES={queued}",
+                         log=log)
         wait_for(lambda: redis_server.client.exists("crawler:run"), 120)
         before = redis_server.used_memory()
         worker = crawler("worker", "--redis", redis_server.url, "--log-level", "WARNING", log=log)
@@ -226,6 +228,8 @@ def queue_memory(queued: int, work: Path) -> dict:
         time.sleep(1)
         after = redis_server.used_memory()
         tasks = redis_server.client.xlen("crawler:tasks")
+        by_key = {k: redis_server.client.memory_usage(f"crawler:{k}", samples=0) or 0
+                  for k in ("tasks", "seen", "listed")}
         for p in (worker, writer):
             p.send_signal(signal.SIGKILL)
             p.wait()
@@ -234,7 +238,8 @@ def queue_memory(queued: int, work: Path) -> dict:
         sites.close()
         redis_server.close()
     return {"queued": tasks, "used_memory_before": before, "used_memory_after": after,
-            "bytes_per_queued_url": round((after - before) / tasks, 1)}
+            "bytes_per_queued_url": round((after - before) / tasks, 1),
+            "bytes_per_queued_url_by_key": {k: round(v / tasks, 1) for k, v in by_key.items()}}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -264,12 +269,12 @@ def main(argv: list[str] | None = None) -> int:
     if memory:
         print(json.dumps(memory), flush=True)
     summary = {}
-    for w in counts:
+    for w in counts if runs else []:
         mine = [r for r in runs if r["workers"] == w]
         summary[w] = {k: statistics.median(r[k] for r in mine)
                       for k in ("rate", "rate_mid", "writer_cpu_ms_per_article")}
-    base = summary[counts[0]]
-    for w in counts:
+    base = summary.get(counts[0])
+    for w in counts if base else []:
         summary[w]["vs_linear"] = round(summary[w]["rate"] / (base["rate"] * w / counts[0]), 2)
         summary[w]["vs_linear_mid"] = round(summary[w]["rate_mid"] / (base["rate_mid"] * w / counts[0]), 2)
     print(json.dumps({"summary": summary}, indent=1))
@@ -277,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(exist_ok=True)
     (out / "distributed_scaling.json").write_text(json.dumps(
         {"args": vars(a), "runs": runs, "summary": summary, "queue_memory": memory,
-         "load_before": os.getloadavg()}, indent=1))
+         "loadavg_at_end": os.getloadavg()}, indent=1))
     return 0
 
 

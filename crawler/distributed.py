@@ -91,6 +91,30 @@ def page_key(url: str) -> str:
     return url_key(url)
 
 
+# -- task payloads --------------------------------------------------------------------------
+
+# Most of a pickled request is the same in every task (the dict's keys, the 300 statuses of
+# handle_httpstatus_list, the callback names): zlib with that as its preset dictionary keeps
+# only what differs. The same project version runs everywhere (pickles: see the docs).
+_ZDICT = pickle.dumps([{
+    "url": "https://", "callback": "parse_article", "errback": "article_error", "headers": {}, "body": b"",
+    "cookies": {}, "meta": {"site": "", "article": True, "via": "sitemap", "lastmod": "", "force": False,
+                            "handle_httpstatus_list": [304, *range(400, 600)], "classify": False,
+                            "listed": {"lastmod": ""}, "depth": 1, "offer_only": True},
+    "encoding": "utf-8", "flags": [], "cb_kwargs": {}, "dont_filter": True, "method": "GET", "priority": 0},
+    "parse_sitemap", "discovery_error", "parse_feed", "parse_listing", "parse_candidate"], protocol=4)
+
+
+def pack_request(request_dict: dict) -> bytes:
+    c = zlib.compressobj(6, zdict=_ZDICT)
+    return c.compress(pickle.dumps(request_dict, protocol=4)) + c.flush()
+
+
+def unpack_request(payload: bytes) -> dict:
+    d = zlib.decompressobj(zdict=_ZDICT)
+    return pickle.loads(d.decompress(payload) + d.flush())
+
+
 # -- page processing: the one adapter to the page functions ---------------------------------
 
 def process_page(page, profile):
@@ -254,7 +278,7 @@ class RedisScheduler:
         key = page_key(request.url) if request.callback and getattr(
             request.callback, "__name__", "") == "parse_article" else \
             self.crawler.request_fingerprinter.fingerprint(request).hex()
-        payload = pickle.dumps(request.to_dict(spider=self.spider), protocol=4)
+        payload = pack_request(request.to_dict(spider=self.spider))
         if self._unsent:
             self._unsent.append((key, payload))
             return True
@@ -337,7 +361,7 @@ class RedisScheduler:
             key = fields[b"key"].decode()
             if key in self._ids:  # our own lease, reclaimed while it waits here
                 continue
-            request = request_from_dict(pickle.loads(fields[b"request"]), spider=self.spider)
+            request = request_from_dict(unpack_request(fields[b"request"]), spider=self.spider)
             request.meta[KEY] = key
             self._ids[key] = entry_id
             self._buffer.append(request)

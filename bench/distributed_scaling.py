@@ -5,12 +5,14 @@ their own process, each answering its article pages after 100 to 300 ms (site i 
 
     python -m bench.distributed_scaling --rounds 3 [--articles 30] [--queued 5000]
 
-Each worker fetches at most ``--concurrency`` pages at once (CONCURRENT_REQUESTS), far below
+Each worker is one process (EXTRACTION_WORKERS=0: it extracts in its own process) and
+fetches at most ``--concurrency`` pages at once (CONCURRENT_REQUESTS), far below
 the politeness limit (8 sites x CONCURRENT_REQUESTS_PER_DOMAIN=4), so linear scaling is
 possible. The worker counts are interleaved within each round; medians over the rounds.
 Workers are started before the writer (they wait for its run), so their start-up is not
 counted. pages/s is measured at the sites: article requests over the time from the first to
 the last one (``rate``), and over the middle 80 % of them (``rate_mid``: no start or tail).
+Workers' CPU per article likewise (all workers together, /proc, while the run lasts).
 Writer CPU per article: the writer's own CPU time (utime + stime, /proc) from its run being
 in Redis to its exit, over the articles stored. Redis memory per queued URL: ``used_memory``
 before and after one worker has queued a ``--queued``-URL sitemap it is fetching slowly.
@@ -43,7 +45,8 @@ SITES = 8
 
 
 def article_html(base: str, i: int) -> bytes:
-    body = "".join(f"<p>{PARAGRAPH * 2} Абзац {k} новости {i}.</p>" for k in range(4))
+    site = base.split("//")[1].split(":")[0]  # each site's texts its own: no duplicates across sites
+    body = "".join(f"<p>{PARAGRAPH * 2} Абзац {k} новости {i} сайта {site}.</p>" for k in range(4))
     return (f'<!doctype html><html lang="ru"><head><meta charset="utf-8"><title>Новость {i}</title>'
             f'<link rel="canonical" href="{base}/n/story-{i}/"></head><body><nav><a href="/">Главная</a></nav>'
             f'<article><h1>Новость номер {i}</h1><time class="article__date">8 мая 2020 г. 12:28</time>'
@@ -157,8 +160,9 @@ def crawler(*args: str, log) -> subprocess.Popen:
 
 
 def settings(concurrency: int) -> list[str]:
+    # EXTRACTION_WORKERS=0: each worker is one process, standing for one small host
     pairs = {"CONCURRENT_REQUESTS": concurrency, "CONCURRENT_REQUESTS_PER_DOMAIN": 4, "DOWNLOAD_DELAY": 0,
-             "AUTOTHROTTLE_ENABLED": "false", "RETRY_TIMES": 1}
+             "AUTOTHROTTLE_ENABLED": "false", "RETRY_TIMES": 1, "EXTRACTION_WORKERS": 0}
     return [x for k, v in pairs.items() for x in ("--set", f"{k}={v}")]
 
 
@@ -185,7 +189,15 @@ def scaling_run(workers: int, articles: int, concurrency: int, work: Path) -> di
         wait_for(lambda: redis_server.client.exists("crawler:run"), 120)
         cpu_start = cpu_seconds(writer.pid)
         cpu_end = cpu_start
+        # the workers' CPU from the same moment (their start-up before it is not counted)
+        w_start = {p.pid: cpu_seconds(p.pid) for p in procs}
+        w_end = dict(w_start)
         while writer.poll() is None:
+            for p in procs:
+                try:
+                    w_end[p.pid] = cpu_seconds(p.pid)
+                except OSError:
+                    pass
             try:
                 cpu_end = cpu_seconds(writer.pid)
             except OSError:
@@ -206,7 +218,9 @@ def scaling_run(workers: int, articles: int, concurrency: int, work: Path) -> di
             "rate": round((n - 1) / (times[-1] - times[0]), 2),
             "rate_mid": round(((9 * n) // 10 - n // 10) / (hi - lo), 2),
             "writer_cpu_s": round(cpu_end - cpu_start, 3),
-            "writer_cpu_ms_per_article": round(1000 * (cpu_end - cpu_start) / max(1, stored), 2)}
+            "writer_cpu_ms_per_article": round(1000 * (cpu_end - cpu_start) / max(1, stored), 2),
+            "workers_cpu_ms_per_article": round(1000 * sum(w_end[k] - w_start[k] for k in w_start) / max(1, n), 2),
+            "loadavg_1min": os.getloadavg()[0]}
 
 
 def queue_memory(queued: int, work: Path) -> dict:
@@ -272,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     for w in counts if runs else []:
         mine = [r for r in runs if r["workers"] == w]
         summary[w] = {k: statistics.median(r[k] for r in mine)
-                      for k in ("rate", "rate_mid", "writer_cpu_ms_per_article")}
+                      for k in ("rate", "rate_mid", "writer_cpu_ms_per_article", "workers_cpu_ms_per_article")}
     base = summary.get(counts[0])
     for w in counts if base else []:
         summary[w]["vs_linear"] = round(summary[w]["rate"] / (base["rate"] * w / counts[0]), 2)

@@ -115,24 +115,6 @@ def unpack_request(payload: bytes) -> dict:
     return pickle.loads(d.decompress(payload) + d.flush())
 
 
-# -- page processing: the one adapter to the page functions ---------------------------------
-
-def process_page(page, profile):
-    """Check and extract one fetched page, as the crawl pipeline does: ``page`` gets
-    ``article``/``error``. Calls the page functions through this one place (they move to
-    crawler/page.py in another change; then only this import changes)."""
-    from crawler.page import check_fetch, process_fetched
-
-    problem = check_fetch(page)
-    if problem:
-        page.error = problem
-    elif not page.not_modified:
-        result = process_fetched(page, profile)
-        page.article, page.error = result.article, result.error
-        page.encoding = result.encoding or page.encoding
-    return page
-
-
 # -- the run record ---------------------------------------------------------------------------
 
 def start_run(client: redis.Redis, targets: list[str], options: dict,
@@ -429,12 +411,14 @@ end
 return 0
 """
 
-# Per-domain concurrency and delay for all workers together. Slots expire (a killed worker's
+# Per-domain concurrency and delay for all workers together, on Redis's clock (the hosts' clocks
+# may differ). Slots expire (a killed worker's
 # slots come back after the download timeout). The delay is the larger of the configured one
 # and the site's robots.txt Crawl-delay (KEYS[3], set by the worker that read robots.txt).
 # Returns 0 when granted, else ms to wait.
 _ACQUIRE = """
-local now = tonumber(ARGV[1])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local nexttime = tonumber(redis.call('GET', KEYS[2]) or '0')
 if nexttime > now then return nexttime - now end
@@ -504,8 +488,7 @@ class SharedPolitenessMiddleware:
             try:
                 # A slot not given back during an outage would block its site until it expires.
                 self._flush_releases()
-                wait = self.acquire(keys=keys, args=[int(time.time() * 1000), token, per_domain,
-                                                     self.ttl_ms, delay_ms])
+                wait = self.acquire(keys=keys, args=[0, token, per_domain, self.ttl_ms, delay_ms])
                 self._down = False
             except redis.RedisError as exc:
                 self._failed(exc)
@@ -638,7 +621,8 @@ class SharedKnownUrlMiddleware(KnownUrlMiddleware):
 
 
 class ResultPipeline:
-    """Last worker pipeline: extract (process_page) and send the page to the ``results`` stream."""
+    """Last worker pipeline, after the one-machine ExtractionPipeline: the page goes to the
+    ``results`` stream."""
 
     def __init__(self, crawler, url: str, max_len: int):
         self.crawler = crawler
@@ -673,26 +657,6 @@ class ResultPipeline:
         return item
 
 
-class ExtractInWorker:
-    """Worker pipeline before ResultPipeline: the page functions, through process_page."""
-
-    def __init__(self, profiles):
-        self.profiles = profiles
-
-    @classmethod
-    def from_crawler(cls, crawler):
-        from crawler.profiles import crawl_profiles
-
-        return cls(crawl_profiles(crawler.settings))
-
-    def process_item(self, item):
-        from crawler.items import FetchedPage
-
-        if isinstance(item, FetchedPage):
-            process_page(item, self.profiles.get(item.site))
-        return item
-
-
 # -- the worker process -------------------------------------------------------------------------
 
 def worker_settings(run: dict, redis_url: str, exit_when_idle: bool, log_level: str = "INFO"):
@@ -714,7 +678,9 @@ def worker_settings(run: dict, redis_url: str, exit_when_idle: bool, log_level: 
     # memory (the one-machine pacing) would be lost with that worker.
     s.set("SITEMAP_NEXT_BELOW", 0, priority="cmdline")
     s.set("SCHEDULER", "crawler.distributed.RedisScheduler", priority="cmdline")
-    s.set("ITEM_PIPELINES", {"crawler.distributed.ExtractInWorker": 300,
+    # Extraction as on one machine (the classifier for discovery-by-content candidates, the
+    # URL shapes learned in this worker and stored in the archive); storing is the writer's.
+    s.set("ITEM_PIPELINES", {"crawler.pipelines.extraction.ExtractionPipeline": 300,
                              "crawler.distributed.ResultPipeline": 800}, priority="cmdline")
     spider_mw = dict(s.getdict("SPIDER_MIDDLEWARES"))
     spider_mw["crawler.frontier.FrontierSpiderMiddleware"] = 1
@@ -739,11 +705,15 @@ def run_worker(redis_url: str, *, exit_when_idle: bool = False, log_level: str =
     client = connect(redis_url)
     deadline = time.monotonic() + 60
     run = read_run(client)
-    while run is None:  # a worker started before its writer
+    while run is None or run["done"]:  # started before its writer, or after the last run ended
         if time.monotonic() > deadline:
-            raise RedisUnavailable(f"no crawl run in Redis at {redis_url}: start `crawler crawl --redis` first")
+            raise RedisUnavailable(f"no unfinished crawl run in Redis at {redis_url}: "
+                                   "start `crawler crawl --redis` first")
         time.sleep(0.5)
-        run = read_run(client)
+        try:
+            run = read_run(client)
+        except redis.RedisError as exc:
+            raise RedisUnavailable(f"Redis at {redis_url} went away: {exc}") from exc
     settings = worker_settings(run, redis_url, exit_when_idle, log_level)
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(settings.get("CRAWL_SPIDER"))

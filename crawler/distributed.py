@@ -305,9 +305,10 @@ class RedisScheduler:
             if not entries:
                 # Leases of silent workers expire back to the frontier.
                 # (a cursor: our own long-waiting leases must not hide a dead worker's)
-                self._cursor, entries, _ = self.client.xautoclaim(
-                    TASKS, WORKERS_GROUP, self.consumer, self.lease_ms, self._cursor,
-                    count=self.batch - len(self._ids))
+                # (Redis 7 adds a third element, the deleted ids; 6.2 has two)
+                claimed = self.client.xautoclaim(TASKS, WORKERS_GROUP, self.consumer, self.lease_ms,
+                                                 self._cursor, count=self.batch - len(self._ids))
+                self._cursor, entries = claimed[0], claimed[1]
                 if entries:
                     self.stats.inc_value("distributed/reclaimed", len(entries))
             self._redis_ok()

@@ -125,14 +125,15 @@ def cli():
 
 
 def _distributed_crawl(targets, db_path, redis_url, local_workers, *, settings, since, limit,
-                       base_url, refresh, log_level, log_file) -> None:
+                       base_url, refresh, recheck_days, log_level, log_file) -> None:
     """``crawl --redis``: this process seeds the shared frontier and writes the archive."""
     from crawler.distributed import RedisUnavailable, run_writer
     from crawler.lock import ArchiveLocked
 
     logging.basicConfig(level=log_level.upper(), filename=log_file,
                         format="%(asctime)s [%(name)s] %(levelname)s: %(message)s")
-    options = {"since": since, "limit": limit, "base_url": base_url, "refresh": refresh, "settings": settings}
+    options = {"since": since, "limit": limit, "base_url": base_url, "refresh": refresh,
+               "recheck_days": recheck_days, "settings": settings}
     with _exit_codes((RedisUnavailable, EXIT_CANNOT_RUN, ""), (ArchiveLocked, EXIT_LOCKED, "")):
         summary = run_writer(targets, db_path, redis_url, local_workers=local_workers, options=options,
                              log_level=log_level)
@@ -202,7 +203,7 @@ def crawl(targets, db_path, since, limit, base_url, refresh, recheck_days, neard
     if redis_url:
         _distributed_crawl(list(targets), db_path, redis_url, local_workers, settings=settings,
                            since=since, limit=limit, base_url=base_url, refresh=refresh,
-                           log_level="WARNING" if quiet else log_level, log_file=log_file)
+                           recheck_days=recheck_days, log_level="WARNING" if quiet else log_level, log_file=log_file)
     with _exit_codes((ArchiveLocked, EXIT_LOCKED, ""), (NotAnArchive, EXIT_NOT_ARCHIVE, ""),
                      (CrawlInterrupted, EXIT_INTERRUPTED, ""),
                      ((CrawlFailed, OSError), EXIT_CANNOT_RUN, "could not run: "),

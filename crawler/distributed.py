@@ -31,15 +31,27 @@ import subprocess
 import sys
 import time
 import uuid
+import zlib
 from collections import deque
 from urllib.parse import urlsplit
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from crawler.incremental import KnownIndex
+from crawler.known_urls import KnownUrlMiddleware
+from crawler.urls import url_key
 
 logger = logging.getLogger(__name__)
 
 PREFIX = "crawler:"
 TASKS, RESULTS = PREFIX + "tasks", PREFIX + "results"
+KNOWN, LISTED, SKIPPED = PREFIX + "known", PREFIX + "listed", PREFIX + "skipped"
+# Sent by SharedKnownUrlMiddleware, received by RedisScheduler: hash fields for the writer
+# (the dates sources list an article URL with; the known URLs not fetched), in Redis before
+# the task that found them ends. Keyed by URL, so a task done twice counts once.
+shared_fields = object()
 WORKERS_GROUP, WRITER_GROUP = "workers", "writer"
 
 
@@ -47,13 +59,23 @@ class RedisUnavailable(RuntimeError):
     """Redis cannot be reached (a clear one-line message for the CLI)."""
 
 
+def redis_client(url: str, socket_timeout: float = 10) -> redis.Redis:
+    """A client that retries nothing by itself. redis-py's own retries hide an outage from the
+    loops here, and a command that Redis ran but whose reply was lost (Redis stopped in
+    between: an XREADGROUP that delivered entries to us) would be sent again silently, the
+    lost entries left pending forever. Every loop here waits out errors itself and, after
+    one, reads its pending entries again."""
+    return redis.Redis.from_url(url, socket_timeout=socket_timeout, socket_connect_timeout=5,
+                                retry=Retry(NoBackoff(), 0))
+
+
 def connect(url: str) -> redis.Redis:
-    client = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=10)
+    conn = redis_client(url)
     try:
-        client.ping()
+        conn.ping()
     except redis.RedisError as exc:
         raise RedisUnavailable(f"cannot reach Redis at {url}: {exc}") from exc
-    return client
+    return conn
 
 
 def _ensure_group(client: redis.Redis, stream: str, group: str) -> None:
@@ -66,33 +88,40 @@ def _ensure_group(client: redis.Redis, stream: str, group: str) -> None:
 
 def page_key(url: str) -> str:
     """The task key of an article page (what the writer deduplicates results by)."""
-    from crawler.urls import url_key
-
     return url_key(url)
 
 
-# -- page processing: the one adapter to the page functions ---------------------------------
+# -- task payloads --------------------------------------------------------------------------
 
-def process_page(page, profile):
-    """Check and extract one fetched page, as the crawl pipeline does: ``page`` gets
-    ``article``/``error``. Calls the page functions through this one place (they move to
-    crawler/page.py in another change; then only this import changes)."""
-    from crawler.page import check_fetch, process_fetched
+# Most of a pickled request is the same in every task (the dict's keys, the 300 statuses of
+# handle_httpstatus_list, the callback names): zlib with that as its preset dictionary keeps
+# only what differs. The same project version runs everywhere (pickles: see the docs).
+_ZDICT = pickle.dumps([{
+    "url": "https://", "callback": "parse_article", "errback": "article_error", "headers": {}, "body": b"",
+    "cookies": {}, "meta": {"site": "", "article": True, "via": "sitemap", "lastmod": "", "force": False,
+                            "handle_httpstatus_list": [304, *range(400, 600)], "classify": False,
+                            "listed": {"lastmod": ""}, "depth": 1, "offer_only": True},
+    "encoding": "utf-8", "flags": [], "cb_kwargs": {}, "dont_filter": True, "method": "GET", "priority": 0},
+    "parse_sitemap", "discovery_error", "parse_feed", "parse_listing", "parse_candidate"], protocol=4)
 
-    problem = check_fetch(page)
-    if problem:
-        page.error = problem
-    elif not page.not_modified:
-        result = process_fetched(page, profile)
-        page.article, page.error = result.article, result.error
-        page.encoding = result.encoding or page.encoding
-    return page
+
+def pack_request(request_dict: dict) -> bytes:
+    c = zlib.compressobj(6, zdict=_ZDICT)
+    return c.compress(pickle.dumps(request_dict, protocol=4)) + c.flush()
+
+
+def unpack_request(payload: bytes) -> dict:
+    d = zlib.decompressobj(zdict=_ZDICT)
+    return pickle.loads(d.decompress(payload) + d.flush())
 
 
 # -- the run record ---------------------------------------------------------------------------
 
-def start_run(client: redis.Redis, targets: list[str], options: dict) -> tuple[str, bool]:
-    """``(run id, resumed)``: the unfinished run in this Redis database, or a new one."""
+def start_run(client: redis.Redis, targets: list[str], options: dict,
+              known: KnownIndex | None = None) -> tuple[str, bool]:
+    """``(run id, resumed)``: the unfinished run in this Redis database, or a new one.
+    ``known`` (the archive's known URLs) is published for the workers' incremental rules;
+    a resumed run keeps the one published when it started."""
     run = client.hgetall(PREFIX + "run")
     if run and not run.get(b"done"):
         return run[b"id"].decode(), True
@@ -101,10 +130,13 @@ def start_run(client: redis.Redis, targets: list[str], options: dict) -> tuple[s
         pipe.delete(key)
     pipe.execute()
     run_id = uuid.uuid4().hex
-    client.hset(PREFIX + "run", mapping={"id": run_id, "targets": json.dumps(targets),
-                                         "options": json.dumps(options), "started": time.time()})
+    # Everything a worker reads is in place before the run record it waits for.
     _ensure_group(client, TASKS, WORKERS_GROUP)
     _ensure_group(client, RESULTS, WRITER_GROUP)
+    if known is not None and len(known):
+        client.set(KNOWN, zlib.compress(pickle.dumps(known, protocol=4), 6))
+    client.hset(PREFIX + "run", mapping={"id": run_id, "targets": json.dumps(targets),
+                                         "options": json.dumps(options), "started": time.time()})
     return run_id, False
 
 
@@ -127,7 +159,7 @@ class RedisScheduler:
 
         self.crawler = crawler
         self.stats = crawler.stats
-        self.client = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
+        self.client = redis_client(url)
         self.lease_ms = int(lease * 1000)
         self.batch = batch
         self.consumer = consumer
@@ -135,13 +167,18 @@ class RedisScheduler:
         self._buffer: deque = deque()
         self._unsent: deque = deque()  # (key, payload) that Redis did not take yet
         self._unacked: deque = deque()
+        self._fields: dict[str, dict[str, str]] = {}  # hash -> field -> value, not yet in Redis
         self._items: dict[int, str] = {}
         self._ids: dict[str, bytes] = {}  # task key -> stream entry id, while leased
         self._down_since: float | None = None
+        # A command Redis ran whose reply was lost (Redis stopped in between) leaves entries
+        # delivered to us that we never saw: after an error our own pending list is read again.
+        self._lost_deliveries = False
         self._cursor = "0-0"
         crawler.signals.connect(self._on_done, signal=frontier_done)
         crawler.signals.connect(self._on_item, signal=frontier_item)
         crawler.signals.connect(self._on_idle, signal=signals.spider_idle)
+        crawler.signals.connect(self._on_fields, signal=shared_fields)
         # After the last pipeline (ResultPipeline): the page is in the results stream.
         for sig in (signals.item_scraped, signals.item_dropped, signals.item_error):
             crawler.signals.connect(self.item_sent, signal=sig)
@@ -149,8 +186,11 @@ class RedisScheduler:
     @classmethod
     def from_crawler(cls, crawler):
         s = crawler.settings
+        # Leases held by one worker (in its buffer, downloading, extracting): more than it can
+        # work on would keep them from idle workers, whatever the number of workers.
+        leases = s.getint("DISTRIBUTED_LEASES") or 2 * s.getint("CONCURRENT_REQUESTS")
         return cls(crawler, s.get("DISTRIBUTED_REDIS_URL"), s.getfloat("FRONTIER_LEASE_SECONDS", 120),
-                   s.getint("FRONTIER_BUFFER", 16), s.get("DISTRIBUTED_CONSUMER") or f"{os.uname().nodename}-{os.getpid()}")
+                   leases, s.get("DISTRIBUTED_CONSUMER") or f"{os.uname().nodename}-{os.getpid()}")
 
     def open(self, spider):
         self.spider = spider
@@ -172,6 +212,7 @@ class RedisScheduler:
 
     # Redis errors: said once when it goes away and once when it is back; the work waits.
     def _redis_failed(self, exc: Exception) -> None:
+        self._lost_deliveries = True
         if self._down_since is None:
             self._down_since = time.monotonic()
             logger.error("Redis unavailable (%s); waiting for it, nothing is lost", exc)
@@ -189,6 +230,10 @@ class RedisScheduler:
                 key, payload = self._unsent[0]
                 self._send_task(key, payload)
                 self._unsent.popleft()
+            while self._fields:
+                name = next(iter(self._fields))
+                self.client.hset(name, mapping=self._fields[name])
+                del self._fields[name]
             while self._unacked:
                 self.client.xack(TASKS, WORKERS_GROUP, self._unacked[0])
                 self._unacked.popleft()
@@ -215,7 +260,7 @@ class RedisScheduler:
         key = page_key(request.url) if request.callback and getattr(
             request.callback, "__name__", "") == "parse_article" else \
             self.crawler.request_fingerprinter.fingerprint(request).hex()
-        payload = pickle.dumps(request.to_dict(spider=self.spider), protocol=4)
+        payload = pack_request(request.to_dict(spider=self.spider))
         if self._unsent:
             self._unsent.append((key, payload))
             return True
@@ -240,50 +285,83 @@ class RedisScheduler:
         return self._buffer.popleft() if self._buffer else None
 
     def _fill(self) -> None:
-        from crawler.frontier import KEY
-        from scrapy.utils.request import request_from_dict
-
-        if len(self._ids) >= self.batch or not self._retry_redis():
+        if not self._retry_redis():
+            return
+        if self._lost_deliveries:
+            try:
+                self._take(self._own_pending())
+                self._lost_deliveries = False
+            except redis.RedisError as exc:
+                self._redis_failed(exc)
+                return
+        if len(self._ids) >= self.batch:
             return
         try:
             got = self.client.xreadgroup(WORKERS_GROUP, self.consumer, {TASKS: ">"},
                                          count=self.batch - len(self._ids))
             entries = got[0][1] if got else []
+            if not entries and self._pending_count() > len(self._ids) + len(self._unacked):
+                entries = self._own_pending()  # delivered to us, the reply lost: ours to do
             if not entries:
                 # Leases of silent workers expire back to the frontier.
                 # (a cursor: our own long-waiting leases must not hide a dead worker's)
-                self._cursor, entries, _ = self.client.xautoclaim(
-                    TASKS, WORKERS_GROUP, self.consumer, self.lease_ms, self._cursor,
-                    count=self.batch - len(self._ids))
+                # (Redis 7 adds a third element, the deleted ids; 6.2 has two)
+                claimed = self.client.xautoclaim(TASKS, WORKERS_GROUP, self.consumer, self.lease_ms,
+                                                 self._cursor, count=self.batch - len(self._ids))
+                self._cursor, entries = claimed[0], claimed[1]
                 if entries:
                     self.stats.inc_value("distributed/reclaimed", len(entries))
             self._redis_ok()
         except redis.RedisError as exc:
             self._redis_failed(exc)
             return
+        self._take(entries)
+
+    def _pending_count(self) -> int:
+        summary = self.client.xpending(TASKS, WORKERS_GROUP)
+        name = self.consumer.encode()
+        return next((int(c["pending"]) for c in summary.get("consumers") or [] if c["name"] in (name, self.consumer)), 0)
+
+    def _own_pending(self) -> list:
+        """Every entry delivered to this consumer and not acked (XREADGROUP from id 0)."""
+        entries, last = [], "0"
+        while True:
+            got = self.client.xreadgroup(WORKERS_GROUP, self.consumer, {TASKS: last}, count=100)
+            page = got[0][1] if got else []
+            if not page:
+                return entries
+            entries.extend(page)
+            last = page[-1][0]
+
+    def _take(self, entries) -> int:
+        from crawler.frontier import KEY
+        from scrapy.utils.request import request_from_dict
+
+        taken = 0
         for entry_id, fields in entries:
             if not fields:  # deleted meanwhile
                 continue
             key = fields[b"key"].decode()
             if key in self._ids:  # our own lease, reclaimed while it waits here
                 continue
-            request = request_from_dict(pickle.loads(fields[b"request"]), spider=self.spider)
+            request = request_from_dict(unpack_request(fields[b"request"]), spider=self.spider)
             request.meta[KEY] = key
             self._ids[key] = entry_id
             self._buffer.append(request)
+            taken += 1
+        return taken
 
     def _ack(self, key: str) -> None:
         entry_id = self._ids.pop(key, None)
         if entry_id is None:
             return
-        if self._unsent:  # what this task discovered must reach Redis before it is done
-            self._unacked.append(entry_id)
-            return
-        try:
-            self.client.xack(TASKS, WORKERS_GROUP, entry_id)
-        except redis.RedisError as exc:
-            self._redis_failed(exc)
-            self._unacked.append(entry_id)
+        # In order: what this task discovered (and the dates it was listed with) reaches
+        # Redis before the task is done.
+        self._unacked.append(entry_id)
+        self._retry_redis()
+
+    def _on_fields(self, name: str, fields: dict) -> None:
+        self._fields.setdefault(name, {}).update(fields)
 
     def _on_done(self, key, error=None):
         self._ack(key)
@@ -317,7 +395,7 @@ class RedisScheduler:
 
     def _is_finished(self) -> bool:
         run = self.client.hget(PREFIX + "run", "done")
-        return bool(run) and not self._ids and not self._unsent and not self._unacked
+        return bool(run) and not self._ids and not self._unsent and not self._unacked and not self._fields
 
     def _stop_requested(self) -> bool:
         try:
@@ -334,52 +412,87 @@ end
 return 0
 """
 
-# Per-domain concurrency and delay for all workers together. Slots expire (a killed worker's
-# slots come back after the download timeout). Returns 0 when granted, else ms to wait.
+# Per-domain concurrency and delay for all workers together, on Redis's clock (the hosts' clocks
+# may differ). Slots expire (a killed worker's
+# slots come back after the download timeout). The delay is the larger of the configured one
+# and the site's robots.txt Crawl-delay (KEYS[3], set by the worker that read robots.txt).
+# Returns 0 when granted, else ms to wait.
 _ACQUIRE = """
-local now = tonumber(ARGV[1])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local nexttime = tonumber(redis.call('GET', KEYS[2]) or '0')
 if nexttime > now then return nexttime - now end
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 50 end
+local delay = math.max(tonumber(ARGV[5]), tonumber(redis.call('GET', KEYS[3]) or '0'))
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[4]), ARGV[2])
-redis.call('SET', KEYS[2], now + tonumber(ARGV[5]), 'PX', 600000)
+if delay > 0 then redis.call('SET', KEYS[2], now + delay, 'PX', 600000) end
 return 0
 """
 
 
+def _slot(request) -> str:
+    """Scrapy's own download slot: the host name unless a request names its slot."""
+    return request.meta.get("download_slot") or urlsplit(request.url).hostname or ""
+
+
+def _slot_keys(slot: str) -> tuple[str, str, str]:
+    return PREFIX + "slots:" + slot, PREFIX + "next:" + slot, PREFIX + "crawldelay:" + slot
+
+
 class SharedPolitenessMiddleware:
-    """Downloader middleware: a request starts only with one of its domain's shared slots
-    (CONCURRENT_REQUESTS_PER_DOMAIN across all workers) and after DOWNLOAD_DELAY since the
-    last start by any worker. robots.txt is obeyed by each worker's RobotsTxtMiddleware."""
+    """Downloader middleware: a request starts only with one of its site's shared slots
+    (CONCURRENT_REQUESTS_PER_DOMAIN, or the site's DOWNLOAD_SLOTS entry, across all workers)
+    and after the delay since the last start by any worker: DOWNLOAD_DELAY (or the site's),
+    or the robots.txt Crawl-delay when larger. robots.txt itself is obeyed by each worker's
+    RobotsTxtMiddleware; its Crawl-delay is shared here through Redis."""
 
     def __init__(self, crawler, url: str):
         s = crawler.settings
-        self.client = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
+        self.client = redis_client(url)
         self.acquire = self.client.register_script(_ACQUIRE)
         self.per_domain = max(1, s.getint("CONCURRENT_REQUESTS_PER_DOMAIN"))
-        self.delay_ms = int(s.getfloat("DOWNLOAD_DELAY") * 1000)
+        self.delay = s.getfloat("DISTRIBUTED_DOWNLOAD_DELAY", s.getfloat("DOWNLOAD_DELAY"))
+        self.slots = s.getdict("DISTRIBUTED_DOWNLOAD_SLOTS") or s.getdict("DOWNLOAD_SLOTS")
         self.ttl_ms = int((s.getfloat("DOWNLOAD_TIMEOUT") + 30) * 1000)
         self.stats = crawler.stats
+        self._unreleased: list[tuple[str, str]] = []  # (slots key, token) Redis did not take back
+        self._down = False
 
     @classmethod
     def from_crawler(cls, crawler):
         return cls(crawler, crawler.settings.get("DISTRIBUTED_REDIS_URL"))
 
-    def _keys(self, request):
-        domain = urlsplit(request.url).netloc
-        return PREFIX + "slots:" + domain, PREFIX + "next:" + domain
+    def _limits(self, slot: str) -> tuple[int, int]:
+        conf = self.slots.get(slot) or {}
+        return (max(1, int(conf.get("concurrency", self.per_domain))),
+                int(float(conf.get("delay", self.delay)) * 1000))
+
+    def _failed(self, exc: Exception) -> None:
+        self.stats.inc_value("distributed/redis_errors")
+        if not self._down:
+            self._down = True
+            logger.error("Redis unavailable for the politeness slots (%s); waiting", exc)
+
+    def _flush_releases(self) -> None:
+        while self._unreleased:
+            key, token = self._unreleased[0]
+            self.client.zrem(key, token)
+            self._unreleased.pop(0)
 
     async def process_request(self, request):
         token = uuid.uuid4().hex
-        keys = self._keys(request)
+        slot = _slot(request)
+        keys = _slot_keys(slot)
+        per_domain, delay_ms = self._limits(slot)
         while True:
             try:
-                wait = self.acquire(keys=keys, args=[int(time.time() * 1000), token, self.per_domain,
-                                                     self.ttl_ms, self.delay_ms])
+                # A slot not given back during an outage would block its site until it expires.
+                self._flush_releases()
+                wait = self.acquire(keys=keys, args=[0, token, per_domain, self.ttl_ms, delay_ms])
+                self._down = False
             except redis.RedisError as exc:
-                logger.error("Redis unavailable for the politeness slots (%s); waiting", exc)
-                self.stats.inc_value("distributed/redis_errors")
+                self._failed(exc)
                 wait = 1000
             if not wait:
                 break
@@ -390,10 +503,11 @@ class SharedPolitenessMiddleware:
     def _release(self, request) -> None:
         token = request.meta.pop("shared_slot", None)
         if token:
+            self._unreleased.append((_slot_keys(_slot(request))[0], token))
             try:
-                self.client.zrem(self._keys(request)[0], token)
-            except redis.RedisError:
-                pass  # it expires
+                self._flush_releases()
+            except redis.RedisError as exc:
+                self._failed(exc)  # given back with the next request (or it expires)
 
     def process_response(self, request, response):
         self._release(request)
@@ -404,12 +518,62 @@ class SharedPolitenessMiddleware:
         return None
 
 
+class SharedDelaysAddon:
+    """Worker add-on, after SiteSlotsAddon: the delays (DOWNLOAD_DELAY and the sites'
+    DOWNLOAD_SLOTS delays) move from Scrapy's per-process slots to SharedPolitenessMiddleware.
+    A request waits for its shared turn before it enters the local slot; a local delay would
+    then hold it longer, and another worker's request could start right after it."""
+
+    def update_settings(self, settings) -> None:
+        slots = settings.getdict("DOWNLOAD_SLOTS")
+        settings.set("DISTRIBUTED_DOWNLOAD_DELAY", settings.getfloat("DOWNLOAD_DELAY"), priority="cmdline")
+        settings.set("DISTRIBUTED_DOWNLOAD_SLOTS", {k: dict(v) for k, v in slots.items()}, priority="cmdline")
+        settings.set("DOWNLOAD_SLOTS", {k: {**v, "delay": 0} for k, v in slots.items()}, priority="cmdline")
+        settings.set("DOWNLOAD_DELAY", 0, priority="cmdline")
+
+
+class SharedCrawlDelayMiddleware:
+    """Downloader middleware below HttpCompressionMiddleware (it sees robots.txt decompressed):
+    a site's robots.txt Crawl-delay goes to Redis, where SharedPolitenessMiddleware's script
+    applies it to every worker's requests to that site."""
+
+    def __init__(self, crawler, url: str):
+        s = crawler.settings
+        self.client = redis_client(url)
+        self.user_agent = s.get("ROBOTSTXT_USER_AGENT") or s.get("USER_AGENT") or "*"
+        self.stats = crawler.stats
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler, crawler.settings.get("DISTRIBUTED_REDIS_URL"))
+
+    def process_response(self, request, response):
+        if urlsplit(request.url).path != "/robots.txt" or response.status != 200:
+            return response
+        from protego import Protego
+
+        try:
+            delay = Protego.parse(response.text).crawl_delay(self.user_agent)
+        except Exception:  # unreadable robots.txt: RobotsTxtMiddleware reports it
+            return response
+        if delay:
+            slot = _slot(request)
+            try:
+                self.client.set(_slot_keys(slot)[2], int(float(delay) * 1000), ex=7 * 86400)
+                logger.info("robots.txt of %s: Crawl-delay %s s, for all workers", slot, delay)
+            except redis.RedisError as exc:
+                # every worker reads robots.txt: the next one shares it
+                self.stats.inc_value("distributed/redis_errors")
+                logger.error("Redis unavailable, Crawl-delay of %s not shared yet (%s)", slot, exc)
+        return response
+
+
 class SeedMiddleware:
     """Spider middleware: once this worker's start requests are all in ``tasks`` (deduplicated
     with the other workers'), say so; the writer does not call the frontier drained before."""
 
     def __init__(self, crawler, url: str):
-        self.client = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
+        self.client = redis_client(url)
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -427,12 +591,43 @@ class SeedMiddleware:
                 await asyncio.sleep(1)
 
 
+class SharedKnownUrlMiddleware(KnownUrlMiddleware):
+    """The one-machine incremental rules in a worker: the writer's KnownIndex of the archive
+    (published in ``known`` when the run started) decides which article requests go out, and
+    the dates the sources list URLs with reach the writer through ``listed``."""
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        conn = redis_client(crawler.settings.get("DISTRIBUTED_REDIS_URL"), socket_timeout=30)
+        blob = _with_redis(lambda: conn.get(KNOWN), "to read the known URLs")
+        known = pickle.loads(zlib.decompress(blob)) if blob else KnownIndex()
+        logger.info("%d known article URLs from the writer", len(known))
+        return cls(crawler, known, crawler.settings.getbool("CRAWL_REFRESH"))
+
+    def filter(self, request):
+        key = url_key(request.url)
+        listed = {k: v for k, v in (request.meta.get("listed") or {}).items() if v}
+        if listed:
+            self._send(LISTED, {f"{key}\t{source}": day for source, day in listed.items()})
+        site = request.meta.get("site")
+        stat = f"discovery/site/{site}/skipped_known"
+        before = self.stats.get_value(stat, 0)
+        passed = super().filter(request)
+        if self.stats.get_value(stat, 0) != before:
+            self._send(SKIPPED, {key: site or ""})
+        return passed
+
+    def _send(self, name: str, fields: dict) -> None:
+        self.crawler.signals.send_catch_log(shared_fields, name=name, fields=fields)
+
+
 class ResultPipeline:
-    """Last worker pipeline: extract (process_page) and send the page to the ``results`` stream."""
+    """Last worker pipeline, after the one-machine ExtractionPipeline: the page goes to the
+    ``results`` stream."""
 
     def __init__(self, crawler, url: str, max_len: int):
         self.crawler = crawler
-        self.client = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
+        self.client = redis_client(url)
         self.stats = crawler.stats
 
     @classmethod
@@ -463,26 +658,6 @@ class ResultPipeline:
         return item
 
 
-class ExtractInWorker:
-    """Worker pipeline before ResultPipeline: the page functions, through process_page."""
-
-    def __init__(self, profiles):
-        self.profiles = profiles
-
-    @classmethod
-    def from_crawler(cls, crawler):
-        from crawler.profiles import crawl_profiles
-
-        return cls(crawl_profiles(crawler.settings))
-
-    def process_item(self, item):
-        from crawler.items import FetchedPage
-
-        if isinstance(item, FetchedPage):
-            process_page(item, self.profiles.get(item.site))
-        return item
-
-
 # -- the worker process -------------------------------------------------------------------------
 
 def worker_settings(run: dict, redis_url: str, exit_when_idle: bool, log_level: str = "INFO"):
@@ -491,23 +666,34 @@ def worker_settings(run: dict, redis_url: str, exit_when_idle: bool, log_level: 
     o = run["options"]
     s = build_settings(run["targets"], "", since=o.get("since"), limit=o.get("limit", 0),
                        base_url=o.get("base_url"), refresh=o.get("refresh", False),
-                       recheck_days=0, settings=o.get("settings") or {}, log_level=log_level)
+                       recheck_days=o.get("recheck_days", 0), settings=o.get("settings") or {},
+                       log_level=log_level)
     s.set("DISTRIBUTED_REDIS_URL", redis_url, priority="cmdline")
     s.set("DISTRIBUTED_EXIT_WHEN_IDLE", exit_when_idle, priority="cmdline")
     s.set("FRONTIER_ENABLED", False, priority="cmdline")
+    # AutoThrottle's delay is per process (and held after the shared turn): the shared
+    # delay, Crawl-delay and slots are what holds across workers.
+    s.set("AUTOTHROTTLE_ENABLED", False, priority="cmdline")
+    s.set("ADDONS", {**s.getdict("ADDONS"), "crawler.distributed.SharedDelaysAddon": 100}, priority="cmdline")
     # Every sitemap of an index goes to the shared frontier at once: one held in a worker's
     # memory (the one-machine pacing) would be lost with that worker.
     s.set("SITEMAP_NEXT_BELOW", 0, priority="cmdline")
     s.set("SCHEDULER", "crawler.distributed.RedisScheduler", priority="cmdline")
-    s.set("ITEM_PIPELINES", {"crawler.distributed.ExtractInWorker": 300,
+    # Extraction as on one machine (the classifier for discovery-by-content candidates, the
+    # URL shapes learned in this worker and stored in the archive); storing is the writer's.
+    s.set("ITEM_PIPELINES", {"crawler.pipelines.extraction.ExtractionPipeline": 300,
                              "crawler.distributed.ResultPipeline": 800}, priority="cmdline")
     spider_mw = dict(s.getdict("SPIDER_MIDDLEWARES"))
     spider_mw["crawler.frontier.FrontierSpiderMiddleware"] = 1
     spider_mw["crawler.distributed.SeedMiddleware"] = 2
+    # The archive's known URLs come from the writer through Redis (workers never open it).
+    position = spider_mw.pop("crawler.known_urls.KnownUrlMiddleware", 920)
+    spider_mw["crawler.distributed.SharedKnownUrlMiddleware"] = position
     s.set("SPIDER_MIDDLEWARES", spider_mw, priority="cmdline")
     dl_mw = dict(s.getdict("DOWNLOADER_MIDDLEWARES"))
     dl_mw["crawler.frontier.FrontierDownloaderMiddleware"] = 50
     dl_mw["crawler.distributed.SharedPolitenessMiddleware"] = 950
+    dl_mw["crawler.distributed.SharedCrawlDelayMiddleware"] = 90
     s.set("DOWNLOADER_MIDDLEWARES", dl_mw, priority="cmdline")
     return s
 
@@ -520,11 +706,15 @@ def run_worker(redis_url: str, *, exit_when_idle: bool = False, log_level: str =
     client = connect(redis_url)
     deadline = time.monotonic() + 60
     run = read_run(client)
-    while run is None:  # a worker started before its writer
+    while run is None or run["done"]:  # started before its writer, or after the last run ended
         if time.monotonic() > deadline:
-            raise RedisUnavailable(f"no crawl run in Redis at {redis_url}: start `crawler crawl --redis` first")
+            raise RedisUnavailable(f"no unfinished crawl run in Redis at {redis_url}: "
+                                   "start `crawler crawl --redis` first")
         time.sleep(0.5)
-        run = read_run(client)
+        try:
+            run = read_run(client)
+        except redis.RedisError as exc:
+            raise RedisUnavailable(f"Redis at {redis_url} went away: {exc}") from exc
     settings = worker_settings(run, redis_url, exit_when_idle, log_level)
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(settings.get("CRAWL_SPIDER"))
@@ -538,9 +728,15 @@ def run_worker(redis_url: str, *, exit_when_idle: bool = False, log_level: str =
 
 # -- the writer ---------------------------------------------------------------------------------
 
-def apply_batch(archive, crawl_id: int, run_id: str, entries, store_bodies: bool = True) -> list[tuple[str, str]]:
+def apply_batch(archive, crawl_id: int, run_id: str, entries, store_bodies: bool = True,
+                neardup=None) -> list[tuple[str, str]]:
     """Write a batch of results in one transaction; ``(site, outcome)`` of each entry.
-    A result already applied in this run (delivered again after a crash) is skipped."""
+    A result already applied in this run (delivered again after a crash) is skipped.
+    As the one-machine ArchivePipeline does: a 410 marks the article withdrawn, and a new,
+    updated or duplicate article is linked to its near-duplicates (``neardup``)."""
+    from crawler.page import is_not_article
+    from crawler.pipelines.storage import is_storage_failure
+
     db = archive.db
     outcomes = []
     db.execute("BEGIN IMMEDIATE")
@@ -553,15 +749,29 @@ def apply_batch(archive, crawl_id: int, run_id: str, entries, store_bodies: bool
                 continue
             row = {"site": page.site, "url": page.url, "final_url": page.final_url, "status": page.status,
                    "content_type": page.content_type, "headers": page.headers, "encoding": page.encoding,
-                   "fetched_at": page.fetched_at, "body": page.body if store_bodies else None, "error": page.error}
+                   "fetched_at": page.fetched_at, "body": page.body if store_bodies else None, "error": page.error,
+                   "lastmod": page.lastmod}
             if page.not_modified and page.known_article_url and not page.error:
                 _, result = archive.touch_article(page.known_article_url, row, crawl_id=crawl_id,
                                                   seen_at=page.fetched_at)
             else:
                 _, result = archive.store_fetch(row, page.article if not page.error else None,
                                                 crawl_id=crawl_id, seen_at=page.fetched_at)
+            if page.status == 410 and not page.not_modified:
+                for url in dict.fromkeys(u for u in (page.known_article_url, page.url, page.final_url) if u):
+                    if archive.mark_withdrawn(url, page.fetched_at):
+                        logger.info("article %s is gone (410): marked withdrawn", url)
+                        break
+            if neardup is not None and result is not None and result.status in ("new", "updated", "duplicate"):
+                try:  # in a savepoint: a failed link loses no article, the next catch_up() retries
+                    neardup.index(result.id)
+                except Exception as exc:
+                    if is_storage_failure(exc):
+                        raise
+                    logger.exception("near-duplicate indexing failed for %s", page.url)
             db.execute("INSERT INTO frontier_applied (run, key) VALUES (?, ?)", (run_id, key))
-            outcomes.append((page.site, result.status if result else "errors"))
+            outcomes.append((page.site, result.status if result else
+                             ("not_article" if is_not_article(page.error) else "errors")))
         db.execute("COMMIT")
     except BaseException:
         db.rollback()
@@ -584,6 +794,36 @@ def _drained(client: redis.Redis) -> bool:
     return True
 
 
+def _with_redis(action, what: str, patience: float = 120):
+    """``action()``, waiting out a Redis outage of up to ``patience`` seconds (one line)."""
+    deadline = time.monotonic() + patience
+    said = False
+    while True:
+        try:
+            return action()
+        except redis.RedisError as exc:
+            if time.monotonic() > deadline:
+                raise RedisUnavailable(f"Redis unavailable {what}: {exc}") from exc
+            if not said:
+                logger.error("Redis unavailable (%s); waiting %s", exc, what)
+                said = True
+            time.sleep(1)
+
+
+def _record_listed(client: redis.Redis, archive) -> None:
+    """The dates the workers saw sources list article URLs with (``listed``), into the
+    archive, as the one-machine crawl records them when it closes."""
+    from datetime import datetime, timezone
+
+    rows: dict[str, dict] = {}
+    for field, day in client.hscan_iter(LISTED, count=1000):
+        key, source = field.decode().split("\t", 1)
+        rows.setdefault(key, {"url_key": key})[source] = day.decode()
+    if rows:
+        n = archive.record_listed_dates(rows.values(), datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        logger.info("recorded the listed dates of %d URLs", n)
+
+
 def run_writer(targets: list[str], db_path: str, redis_url: str, *, local_workers: int = 1,
                options: dict | None = None, log_level: str = "INFO", batch: int = 100) -> dict:
     """Seed the shared frontier, write every result into the archive (the only writer),
@@ -591,16 +831,34 @@ def run_writer(targets: list[str], db_path: str, redis_url: str, *, local_worker
     from archive import Archive
     from archive.manifest import software_versions
     from crawler.lock import CrawlLock
+    from crawler.neardup import DEFAULT_THRESHOLD, NearDupIndexer
     from crawler.pipelines.storage import failed_sites
+    from crawler.profiles import crawl_profile_records
+    from crawler.run import build_settings
 
     options = dict(options or {})
+    settings = build_settings(targets, db_path, settings=options.get("settings") or {})
     client = connect(redis_url)
     with CrawlLock(db_path):
-        run_id, resumed = start_run(client, targets, options)
+        # The workers apply the incremental rules with the archive's known URLs, read here
+        # once per run (the writer is the only process that opens the archive).
+        run = read_run(client)
+        known = None if run and not run["done"] else KnownIndex.load(db_path)
+        run_id, resumed = start_run(client, targets, options, known)
         logger.info("distributed run %s %s on %s", run_id, "resumed" if resumed else "started", redis_url)
         archive = Archive(db_path)
         crawl_id = archive.start_crawl(targets, {**{k: v for k, v in options.items() if k != "settings"},
-                                                 "distributed": run_id, "versions": software_versions()})
+                                                 "distributed": run_id, "versions": software_versions()},
+                                       profiles=crawl_profile_records(settings))
+        neardup = None
+        if settings.getbool("NEARDUP_ENABLED", True):
+            try:  # as ArchivePipeline: the crawl does not depend on it
+                neardup = NearDupIndexer(archive, settings.getfloat("NEARDUP_THRESHOLD", DEFAULT_THRESHOLD))
+                neardup.catch_up()
+            except Exception:
+                logger.exception("near-duplicate index unavailable for this crawl")
+                neardup = None
+        store_bodies = settings.getbool("ARCHIVE_STORE_BODIES")
         workers = [subprocess.Popen([sys.executable, "-m", "crawler", "worker", "--redis", redis_url,
                                      "--exit-when-idle", "--log-level", log_level])
                    for _ in range(local_workers)]
@@ -616,19 +874,27 @@ def run_writer(targets: list[str], db_path: str, redis_url: str, *, local_worker
                 try:
                     got = client.xreadgroup(WRITER_GROUP, "writer", {RESULTS: "0" if pending_first else ">"},
                                             count=batch, block=None if pending_first else 1000)
-                    entries = [e for e in (got[0][1] if got else []) if e[1]]
-                    if pending_first and not entries:
+                    delivered = got[0][1] if got else []
+                    entries = [e for e in delivered if e[1]]
+                    gone = [e[0] for e in delivered if not e[1]]  # deleted from the stream: nothing to write
+                    if gone:
+                        client.xack(RESULTS, WRITER_GROUP, *gone)
+                    if pending_first and not delivered:
                         pending_first = False
                         continue
                     if entries:
                         idle_checks = 0
-                        for site, outcome in apply_batch(archive, crawl_id, run_id, entries):
+                        for site, outcome in apply_batch(archive, crawl_id, run_id, entries, store_bodies, neardup):
                             c = counts.setdefault(site, {})
                             c[outcome] = c.get(outcome, 0) + 1
                             totals[outcome] = totals.get(outcome, 0) + 1
                             if outcome != "already":
                                 totals["pages"] += 1
                         client.xack(RESULTS, WRITER_GROUP, *[e[0] for e in entries])
+                    elif client.xpending(RESULTS, WRITER_GROUP)["pending"]:
+                        # Everything read is acked before the next read: what is pending now
+                        # was delivered to us by a command whose reply was lost.
+                        pending_first = True
                     elif _drained(client):
                         idle_checks += 1
                         if idle_checks >= 3:
@@ -637,13 +903,20 @@ def run_writer(targets: list[str], db_path: str, redis_url: str, *, local_worker
                         logger.warning("Redis is back after %.0f s", time.monotonic() - down_since)
                         down_since = None
                 except redis.RedisError as exc:
+                    # An XREADGROUP that Redis ran but whose reply was lost left entries pending
+                    # for us that we never saw: read our pending list again once it is back.
+                    pending_first = True
                     if down_since is None:
                         down_since = time.monotonic()
                         logger.error("Redis unavailable (%s); waiting for it, nothing is lost", exc)
                     time.sleep(1)
             finished = not stopping["flag"]
             if finished:
-                client.hset(PREFIX + "run", "done", "1")
+                _with_redis(lambda: _record_listed(client, archive), "to record the listed dates")
+                for site in _with_redis(lambda: [v.decode() for v in client.hvals(SKIPPED)], "to count known URLs"):
+                    c = counts.setdefault(site, {})
+                    c["skipped_known"] = c.get("skipped_known", 0) + 1
+                _with_redis(lambda: client.hset(PREFIX + "run", "done", "1"), "to end the run")
             for proc in workers:
                 if not finished:
                     proc.send_signal(signal.SIGTERM)
@@ -654,7 +927,8 @@ def run_writer(targets: list[str], db_path: str, redis_url: str, *, local_worker
                     proc.kill()
                     proc.wait()
         by_site = {site: {"new": c.get("new", 0), "updated": c.get("updated", 0), "unchanged": c.get("unchanged", 0),
-                          "duplicate": c.get("duplicate", 0), "errors": c.get("errors", 0)}
+                          "duplicate": c.get("duplicate", 0), "errors": c.get("errors", 0),
+                          "skipped_known": c.get("skipped_known", 0)}
                    for site, c in counts.items()}
         from crawler.profiles import resolve_target
         names = [resolve_target(t, options.get("base_url")).name for t in targets]
@@ -666,6 +940,7 @@ def run_writer(targets: list[str], db_path: str, redis_url: str, *, local_worker
         row = {"pages": totals["pages"], "errors": errors, "articles_new": totals.get("new", 0),
                "articles_updated": totals.get("updated", 0), "articles_unchanged": totals.get("unchanged", 0),
                "duplicates": totals.get("duplicate", 0), "by_site": by_site, "failed_sites": failed,
+               "skipped_known": sum(c["skipped_known"] for c in by_site.values()),
                "delivered_again": totals.get("already", 0)}
         archive.finish_crawl(crawl_id, row, status)
         archive.close()

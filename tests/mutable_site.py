@@ -41,16 +41,19 @@ class Story:
 class MutableSite:
     def __init__(self, stories: list[Story], *, sitemap: bool = True, chunk: int = 0,
                  redirects: dict[str, str] | None = None, article_delay: float = 0.0,
-                 host: str = "127.0.0.1"):
+                 host: str = "127.0.0.1", crawl_delay: float = 0.0):
         """chunk > 0: /sitemap.xml is an index of sitemaps of that many stories each.
         redirects: path -> path answered with a 301. article_delay: seconds before each
         article page is answered (a slower server than the sitemaps' CDN). host: another
-        loopback address makes another site (targets are named by host)."""
+        loopback address makes another site (targets are named by host). crawl_delay: a
+        Crawl-delay line in robots.txt."""
         self.stories = {s.slug: s for s in stories}
         self.sitemap = sitemap
         self.chunk = chunk
         self.redirects = dict(redirects or {})
         self.article_delay = article_delay
+        self.crawl_delay = crawl_delay
+        self.started: list[tuple[float, str]] = []  # (time.monotonic() on arrival, path)
         self.requests: list[tuple[str, str, dict]] = []  # (method, path, headers)
         self.active = 0  # requests being answered now, and the most at once
         self.max_active = 0
@@ -63,6 +66,7 @@ class MutableSite:
 
             def do_GET(self):
                 with site._lock:
+                    site.started.append((time.monotonic(), self.path))
                     site.active += 1
                     site.max_active = max(site.max_active, site.active)
                 try:
@@ -95,6 +99,8 @@ class MutableSite:
             return 301, {"Location": base + self.redirects[path]}, b""
         if path == "/robots.txt":
             line = f"Sitemap: {base}/sitemap.xml\n" if self.sitemap else ""
+            if self.crawl_delay:
+                line = f"Crawl-delay: {self.crawl_delay:g}\n" + line
             return 200, {"Content-Type": "text/plain"}, f"User-agent: *\nDisallow: /private/\n{line}".encode()
         if not self.sitemap and path == "/sitemap.xml":
             return 404, {"Content-Type": "text/html"}, b"<html><body>not found</body></html>"

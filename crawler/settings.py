@@ -66,6 +66,8 @@ ADDONS = {
     "crawler.site_settings.SiteSlotsAddon": 0,
     # FRONTIER_ENABLED switches the persistent frontier's scheduler and middlewares on.
     "crawler.frontier.FrontierAddon": 0,
+    # Scrapy components switched off here are not even imported (a faster start).
+    "crawler.lean_start.LeanStartAddon": 0,
 }
 # Sitemaps and feeds are checked before parsing: gzip bombs refused, entities/invalid XML reported.
 SPIDER_MIDDLEWARES = {
@@ -91,6 +93,9 @@ FEED_EXPORT_ENCODING = "utf-8"
 # Per-site progress (crawler/progress.py): a live table on a terminal, else a log line
 # every PROGRESS_INTERVAL seconds. PROGRESS_LIVE None: live when stderr is a terminal.
 EXTENSIONS = {"crawler.progress.CrawlProgress": 500}
+# Scrapy's remote control runs code sent over HTTP and writes a job file in the user's home:
+# not for a cron job (crawler/lean_start.py also skips importing it).
+REMOTE_CONTROL_ENABLED = False
 PROGRESS_ENABLED = True
 PROGRESS_INTERVAL = 30
 PROGRESS_LIVE = None

@@ -109,6 +109,11 @@ ITEM_PIPELINES = {
 ARCHIVE_PATH = "archive.db"
 # Store each fetched page body (zstd-compressed) so `crawler reextract` can work offline.
 ARCHIVE_STORE_BODIES = True
+# Pages are stored in batches, one transaction each: this many pages, or what arrived within
+# this many seconds. A crawl killed with kill -9 loses at most that batch (fetched again by
+# the next run); never half a page.
+ARCHIVE_BATCH_SIZE = 32
+ARCHIVE_BATCH_SECONDS = 1.0
 CRAWL_TARGETS = []  # set by the CLI: list of profile names, profile files or URLs
 CRAWL_BASE_URL = None  # crawl profiles against a mirror / local copy
 CRAWL_SINCE = None  # ISO date: skip sitemap/feed entries older than this

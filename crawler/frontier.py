@@ -27,6 +27,7 @@ from scrapy.utils.request import request_from_dict
 
 from archive.frontier import DONE, LOST, FrontierStore
 from crawler.items import FetchedPage
+from crawler.pipelines.storage import page_not_stored
 
 logger = logging.getLogger(__name__)
 
@@ -157,6 +158,7 @@ class FrontierScheduler(BaseScheduler):
         for signal in (signals.item_scraped, signals.item_dropped, signals.item_error):
             crawler.signals.connect(self._on_item_left, signal=signal)
         crawler.signals.connect(self._on_idle, signal=signals.spider_idle)
+        crawler.signals.connect(self._on_not_stored, signal=page_not_stored)
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -312,6 +314,16 @@ class FrontierScheduler(BaseScheduler):
 
     def _on_item(self, item, key):
         self._items[id(item)] = key
+
+    def _on_not_stored(self, item):
+        """Fetched, not stored (the archive could not write): queued again, so the crawl that
+        resumes this one fetches it."""
+        key = self._items.pop(id(item), None)
+        if key is None or self.store is None:
+            return
+        self._leased.pop(key, None)
+        self.store.release(key, "fetched but not stored")
+        self.stats.inc_value("frontier/released")
 
     def _on_item_left(self, item, **kwargs):
         key = self._items.pop(id(item), None)

@@ -69,6 +69,10 @@ def failed_sites(targets: list[str], by_site: dict[str, dict[str, int]]) -> list
     return failed
 
 
+# Sent for each page that was fetched but could not be stored (its batch failed), with
+# ``item``: whoever marks URLs done (the persistent frontier) queues it again instead.
+page_not_stored = object()
+
 # Stats keys the run reads back (crawler/run.py): why storing stopped the crawl, and a
 # failure to record the crawl's own end.
 STORAGE_FAILED = "archive/storage_failed"
@@ -154,6 +158,7 @@ class ArchivePipeline:
 
     def _not_stored(self, item) -> None:
         self.stats.inc_value("archive/not_stored")
+        self.crawler.signals.send_catch_log(page_not_stored, item=item)
         item.body = None
         item.article = None
         item.prepared = None

@@ -27,7 +27,7 @@ from scrapy.utils.request import request_from_dict
 
 from archive.frontier import DONE, LOST, FrontierStore
 from crawler.items import FetchedPage
-from crawler.pipelines.storage import page_not_stored
+from crawler.pipelines.storage import is_storage_failure, page_not_stored
 
 logger = logging.getLogger(__name__)
 
@@ -185,15 +185,28 @@ class FrontierScheduler(BaseScheduler):
     def close(self, reason):
         if self.store is None:
             return None
-        self.store.flush()
-        if reason == "finished":
-            for site in self.sites:
-                self.store.close_session(site)
-        counts = self.store.counts()
-        for state, n in counts.items():
-            self.stats.set_value(f"frontier/rows_{state}", n)
-        self.store.close()
-        self.store = None
+        store, self.store = self.store, None
+        try:
+            store.flush()
+            if reason == "finished":
+                for site in self.sites:
+                    store.close_session(site)
+            counts = store.counts()
+            for state, n in counts.items():
+                self.stats.set_value(f"frontier/rows_{state}", n)
+            store.close()
+        except Exception as exc:
+            if not is_storage_failure(exc):
+                raise
+            # Disk full, read-only: the storage pipeline has said so already. What the
+            # frontier could not record stays leased, and leased rows are queued again when
+            # the crawl resumes, so nothing is skipped.
+            logger.warning("frontier: could not record its last changes (%s: %s); the crawl that "
+                           "resumes fetches those requests again", type(exc).__name__, exc)
+            try:
+                store.db.close()
+            except Exception:  # noqa: BLE001 - closing a connection on a broken disk
+                logger.debug("closing the frontier failed", exc_info=True)
         return None
 
     # -- the queue ---------------------------------------------------------------------

@@ -34,9 +34,10 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
 # sitemap's worth of requests, not a whole large site's. 0: every sitemap at once.
 SITEMAP_NEXT_BELOW = 32
 
-# The persistent frontier (crawler/frontier.py): discovered requests wait in the archive file,
-# FRONTIER_BUFFER of them in memory; a killed crawl resumes from it. Off: Scrapy's own queues.
-FRONTIER_ENABLED = False
+# The persistent frontier (crawler/frontier.py), on by default: discovered requests wait in the
+# archive file, FRONTIER_BUFFER of them in memory; a killed crawl resumes from it. False:
+# Scrapy's own in-memory queues, with the sitemaps of an index paced by SITEMAP_NEXT_BELOW.
+FRONTIER_ENABLED = True
 FRONTIER_BUFFER = 64
 FRONTIER_DISCOVERY_INFLIGHT = 1  # sitemaps, feeds and listings being fetched at once
 FRONTIER_MAX_OUT = 64  # requests leased and not yet done (downloading, extracting, storing)

@@ -27,7 +27,7 @@ from scrapy.utils.request import request_from_dict
 
 from archive.frontier import DONE, LOST, FrontierStore
 from crawler.items import FetchedPage
-from crawler.pipelines.storage import is_storage_failure, page_not_stored
+from crawler.pipelines.storage import STORAGE_FAILED, is_storage_failure, page_not_stored
 
 logger = logging.getLogger(__name__)
 
@@ -172,14 +172,30 @@ class FrontierScheduler(BaseScheduler):
 
     def open(self, spider):
         self.spider = spider
-        self.store = FrontierStore(self.path, flush_every=self.flush_every)
         self.sites = sorted(getattr(spider, "profiles", {}) or {})
-        for site in self.sites:
-            session, resumed = self.store.open_session(site)
-            if resumed:
-                queued = self.store.counts(site).get("queued", 0)
-                self.stats.inc_value("frontier/resumed_queued", queued)
-                logger.info("frontier: resuming %s (session %d): %d requests queued", site, session, queued)
+        try:
+            self.store = FrontierStore(self.path, flush_every=self.flush_every)
+            for site in self.sites:
+                session, resumed = self.store.open_session(site)
+                if resumed:
+                    queued = self.store.counts(site).get("queued", 0)
+                    self.stats.inc_value("frontier/resumed_queued", queued)
+                    logger.info("frontier: resuming %s (session %d): %d requests queued", site, session, queued)
+        except Exception as exc:
+            if not is_storage_failure(exc):
+                raise
+            # Disk full or read-only before anything was fetched: nothing is scheduled (no
+            # store), the crawl ends at once and is recorded failed with this reason.
+            logger.info("frontier: cannot write to %s (%s: %s); nothing will be fetched",
+                        self.path, type(exc).__name__, exc)
+            if not self.stats.get_value(STORAGE_FAILED):
+                self.stats.set_value(STORAGE_FAILED, f"{type(exc).__name__}: {exc}")
+            if self.store is not None:
+                try:
+                    self.store.db.close()
+                except Exception:  # noqa: BLE001 - closing a connection on a broken disk
+                    logger.debug("closing the frontier failed", exc_info=True)
+            self.store = None
         return None
 
     def close(self, reason):

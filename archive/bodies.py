@@ -6,13 +6,23 @@ so any zstd tool can decompress a single cell and no dictionary has to be kept.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import zstandard
 
-__all__ = ["BodyCodec", "COMPRESSION_LEVEL"]
+__all__ = ["BodyCodec", "COMPRESSION_LEVEL", "Compressed"]
 
 # Level 6: most of the size gain of the high levels at a cost that is noise next to a
 # polite fetch (figures in docs/archive-schema.md, "pages").
 COMPRESSION_LEVEL = 6
+
+
+class Compressed(NamedTuple):
+    """A body already compressed by :meth:`BodyCodec.compress` (in another process, say):
+    stored as it is."""
+
+    blob: bytes | None
+    size: int | None
 
 
 class BodyCodec:
@@ -30,6 +40,8 @@ class BodyCodec:
         """
         if body is None:
             return None, None
+        if isinstance(body, Compressed):
+            return body.blob, body.size
         if isinstance(body, str):
             raise TypeError("page body must be bytes (the raw response), not str")
         raw = bytes(body)

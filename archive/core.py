@@ -208,6 +208,8 @@ class Archive:
         self._codec = BodyCodec()
         self._outcomes: dict[int, Counter[str]] = {}
         self._warned_keys: set[str] = set()
+        # (text, language) -> stems, computed elsewhere for the current write (offer_stems)
+        self._stems: dict[tuple[str | None, str | None], str] = {}
         self._closed = False
         if readonly:
             # Never creates, migrates or switches journal mode (archive/guard.py).
@@ -242,13 +244,13 @@ class Archive:
             with self.db.atomic():  # nested: a savepoint
                 yield
                 # The caller's transaction may commit without us: sync here too.
-                sync_stem_index(self.db)
+                sync_stem_index(self.db, self._stems)
             return
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield
             # The stemmed index follows in the same transaction (archive/search.py).
-            sync_stem_index(self.db)
+            sync_stem_index(self.db, self._stems)
             self.db.execute("COMMIT")
         except BaseException:
             # A COMMIT that failed (disk full) must not leave the transaction open for
@@ -256,6 +258,14 @@ class Archive:
             if self.db.conn.in_transaction:
                 self.db.rollback()
             raise
+        finally:
+            self._stems.clear()
+
+    def offer_stems(self, stems: Mapping[tuple[str | None, str | None], str]) -> None:
+        """Stems of texts about to be stored, ``(text, language) -> stem_text(text, language)``,
+        computed in another process: the search index of the next write uses them instead
+        of stemming again. They are forgotten when that write ends."""
+        self._stems.update(stems)
 
     def transaction(self) -> contextlib.AbstractContextManager[None]:
         """One write transaction around many stores (an import's batch): the archive's own

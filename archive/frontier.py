@@ -41,6 +41,11 @@ UPDATE frontier SET state = 'queued', seq = ?, tries = tries + ?, request = ?, u
     last_error = COALESCE(?, last_error)
 WHERE key = ?
 """
+# Taken back: not done after all (its page could not be stored); queued with its request.
+_RELEASE = """
+UPDATE frontier SET state = 'queued', tries = tries + 1, last_error = ?, updated_at = ?
+WHERE key = ?
+"""
 _FINISH = """
 UPDATE frontier SET state = ?, tries = tries + 1, last_error = ?, updated_at = ?, request = NULL
 WHERE key = ?
@@ -116,6 +121,11 @@ class FrontierStore:
 
     def finish(self, key: str, error: str | None = None, state: str = DONE) -> None:
         self._ops.append((_FINISH, (state, error, _now(), key)))
+        self._maybe_flush()
+
+    def release(self, key: str, error: str | None = None) -> None:
+        """Queue a leased request again as it is (its outcome was lost, e.g. not stored)."""
+        self._ops.append((_RELEASE, (error, _now(), key)))
         self._maybe_flush()
 
     def _maybe_flush(self) -> None:

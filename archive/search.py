@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import re
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .stemming import STEMMER_ID, query_terms, stem_query, stem_text, stem_word
@@ -105,13 +106,22 @@ def rebuild_stem_index(db) -> int:
     return count
 
 
-def sync_stem_index(db) -> int:
+def sync_stem_index(db, stemmed: Mapping[tuple[str | None, str | None], str] | None = None) -> int:
     """Apply the change log to the stemmed index; returns the articles re-indexed.
 
     Call inside a write transaction. For each logged article the index holds what it
     had before the first logged change (nothing after an insert, the logged old values
     otherwise): those tokens are removed and the article's current row, if any, indexed.
+    ``stemmed`` maps ``(text, language)`` to :func:`stem_text`'s result where it was
+    computed already (by the crawl's extraction workers).
     """
+    def stem(text, language):
+        if stemmed:
+            done = stemmed.get((text, language))
+            if done is not None:
+                return done
+        return stem_text(text, language)
+
     log = db.execute(
         f"SELECT seq, article_id, indexed, title, text, language FROM {STEM_LOG} ORDER BY seq"
     ).fetchall()
@@ -125,7 +135,7 @@ def sync_stem_index(db) -> int:
             db.execute(
                 f"INSERT INTO {STEM_FTS} ({STEM_FTS}, rowid, title, text) "
                 "VALUES ('delete', ?, ?, ?)",
-                [article_id, stem_text(title, language), stem_text(text, language)],
+                [article_id, stem(title, language), stem(text, language)],
             )
         current = db.execute(
             "SELECT title, text, language FROM articles WHERE id = ?", [article_id]
@@ -133,7 +143,7 @@ def sync_stem_index(db) -> int:
         if current is not None:
             db.execute(
                 f"INSERT INTO {STEM_FTS} (rowid, title, text) VALUES (?, ?, ?)",
-                [article_id, stem_text(current[0], current[2]), stem_text(current[1], current[2])],
+                [article_id, stem(current[0], current[2]), stem(current[1], current[2])],
             )
     db.execute(f"DELETE FROM {STEM_LOG} WHERE seq <= ?", [log[-1][0]])
     return len(first)

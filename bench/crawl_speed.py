@@ -225,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="c2 on the first N stored pages only (its rate is per page)")
     parser.add_argument("--only", default="a,b,c1,c2,inc,inproc",
                         help="comma list of a,b,c1,c2,inc,inproc (default: all)")
+    parser.add_argument("--extractors", default="trafilatura,ours",
+                        help="which extraction-only runs c2 makes (trafilatura, ours)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="also run (a) with these crawl settings, as 'a project KEY=VALUE'")
     parser.add_argument("--work", default=str(ROOT / "bench" / "out" / "work"))
@@ -248,8 +250,8 @@ def main(argv: list[str] | None = None) -> int:
                 extra = [x for kv in args.set for x in ("--set", kv)]
                 bench.project(work / f"a-set-{args.articles}.db", "a project " + " ".join(args.set), *extra)
             if "c2" in only and db.exists():
-                bench.extract_only(db, "trafilatura", args.extract_limit)
-                bench.extract_only(db, "ours", args.extract_limit)
+                for extractor in args.extractors.split(","):
+                    bench.extract_only(db, extractor, args.extract_limit)
             if "c1" in only:
                 bench.fetch_only()
             if "b" in only:

@@ -27,6 +27,7 @@ from scrapy.utils.request import request_from_dict
 
 from archive.frontier import DONE, LOST, FrontierStore
 from crawler.items import FetchedPage
+from crawler.pipelines.storage import STORAGE_FAILED, is_storage_failure, page_not_stored
 
 logger = logging.getLogger(__name__)
 
@@ -120,6 +121,13 @@ class FrontierDownloaderMiddleware:
         return None
 
 
+class _Callbacks:
+    """Bound methods as attributes, and nothing else for ``inspect.getmembers`` to list."""
+
+    def __dir__(self):
+        return list(self.__dict__)
+
+
 class FrontierScheduler(BaseScheduler):
     def __init__(self, crawler, path: str, buffer: int, discovery_inflight: int, flush_every: int,
                  article_callbacks: list[str], max_out: int = 64):
@@ -141,11 +149,16 @@ class FrontierScheduler(BaseScheduler):
         self._leased: dict[str, str] = {}  # key -> kind, leased and not yet done
         self._items: dict[int, str] = {}  # id(FetchedPage) -> key, until the item is stored
         self._next_site = 0
+        # The spider's callbacks seen so far, as the only members of a small object: Scrapy's
+        # to_dict finds a callback's name by listing every member of the object it is given,
+        # a millisecond per request on the spider itself (a minute per 50,000-URL sitemap).
+        self._callbacks = _Callbacks()
         crawler.signals.connect(self._on_done, signal=frontier_done)
         crawler.signals.connect(self._on_item, signal=frontier_item)
         for signal in (signals.item_scraped, signals.item_dropped, signals.item_error):
             crawler.signals.connect(self._on_item_left, signal=signal)
         crawler.signals.connect(self._on_idle, signal=signals.spider_idle)
+        crawler.signals.connect(self._on_not_stored, signal=page_not_stored)
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -159,28 +172,57 @@ class FrontierScheduler(BaseScheduler):
 
     def open(self, spider):
         self.spider = spider
-        self.store = FrontierStore(self.path, flush_every=self.flush_every)
         self.sites = sorted(getattr(spider, "profiles", {}) or {})
-        for site in self.sites:
-            session, resumed = self.store.open_session(site)
-            if resumed:
-                queued = self.store.counts(site).get("queued", 0)
-                self.stats.inc_value("frontier/resumed_queued", queued)
-                logger.info("frontier: resuming %s (session %d): %d requests queued", site, session, queued)
+        try:
+            self.store = FrontierStore(self.path, flush_every=self.flush_every)
+            for site in self.sites:
+                session, resumed = self.store.open_session(site)
+                if resumed:
+                    queued = self.store.counts(site).get("queued", 0)
+                    self.stats.inc_value("frontier/resumed_queued", queued)
+                    logger.info("frontier: resuming %s (session %d): %d requests queued", site, session, queued)
+        except Exception as exc:
+            if not is_storage_failure(exc):
+                raise
+            # Disk full or read-only before anything was fetched: nothing is scheduled (no
+            # store), the crawl ends at once and is recorded failed with this reason.
+            logger.info("frontier: cannot write to %s (%s: %s); nothing will be fetched",
+                        self.path, type(exc).__name__, exc)
+            if not self.stats.get_value(STORAGE_FAILED):
+                self.stats.set_value(STORAGE_FAILED, f"{type(exc).__name__}: {exc}")
+            if self.store is not None:
+                try:
+                    self.store.db.close()
+                except Exception:  # noqa: BLE001 - closing a connection on a broken disk
+                    logger.debug("closing the frontier failed", exc_info=True)
+            self.store = None
         return None
 
     def close(self, reason):
         if self.store is None:
             return None
-        self.store.flush()
-        if reason == "finished":
-            for site in self.sites:
-                self.store.close_session(site)
-        counts = self.store.counts()
-        for state, n in counts.items():
-            self.stats.set_value(f"frontier/rows_{state}", n)
-        self.store.close()
-        self.store = None
+        store, self.store = self.store, None
+        try:
+            store.flush()
+            if reason == "finished":
+                for site in self.sites:
+                    store.close_session(site)
+            counts = store.counts()
+            for state, n in counts.items():
+                self.stats.set_value(f"frontier/rows_{state}", n)
+            store.close()
+        except Exception as exc:
+            if not is_storage_failure(exc):
+                raise
+            # Disk full, read-only: the storage pipeline has said so already. What the
+            # frontier could not record stays leased, and leased rows are queued again when
+            # the crawl resumes, so nothing is skipped.
+            logger.warning("frontier: could not record its last changes (%s: %s); the crawl that "
+                           "resumes fetches those requests again", type(exc).__name__, exc)
+            try:
+                store.db.close()
+            except Exception:  # noqa: BLE001 - closing a connection on a broken disk
+                logger.debug("closing the frontier failed", exc_info=True)
         return None
 
     # -- the queue ---------------------------------------------------------------------
@@ -198,7 +240,14 @@ class FrontierScheduler(BaseScheduler):
         return ARTICLE if name in self.article_callbacks else DISCOVERY
 
     def _encode(self, request: Request) -> bytes:
-        return pickle.dumps(request.to_dict(spider=self.spider), protocol=4)
+        try:
+            data = request.to_dict(spider=self._callbacks)
+        except ValueError:  # a callback not seen yet: found on the spider, then remembered
+            data = request.to_dict(spider=self.spider)
+            for name in (data["callback"], data["errback"]):
+                if isinstance(name, str):
+                    setattr(self._callbacks, name, getattr(self.spider, name))
+        return pickle.dumps(data, protocol=4)
 
     def enqueue_request(self, request: Request) -> bool:
         if self.store is None:
@@ -294,6 +343,16 @@ class FrontierScheduler(BaseScheduler):
 
     def _on_item(self, item, key):
         self._items[id(item)] = key
+
+    def _on_not_stored(self, item):
+        """Fetched, not stored (the archive could not write): queued again, so the crawl that
+        resumes this one fetches it."""
+        key = self._items.pop(id(item), None)
+        if key is None or self.store is None:
+            return
+        self._leased.pop(key, None)
+        self.store.release(key, "fetched but not stored")
+        self.stats.inc_value("frontier/released")
 
     def _on_item_left(self, item, **kwargs):
         key = self._items.pop(id(item), None)

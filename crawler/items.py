@@ -32,6 +32,9 @@ class FetchedPage:
     lastmod: str | None = None
     # Found by discovery by content: not known to be an article until the page says so.
     classify: bool = False
+    # What the archive needs of the page, computed by the extraction worker
+    # (crawler.archive_prep.Prepared): the compressed body, stems, near-duplicate signature.
+    prepared: object | None = None
 
     @property
     def not_modified(self) -> bool:

@@ -180,12 +180,19 @@ class NearDupIndexer:
             self.store.reset()
         self.store.set_config(wanted)
 
-    def index(self, article_id: int) -> Match:
-        """Sign one stored article, link its translations and its near-duplicate cluster."""
+    def index(self, article_id: int, signed: tuple[str | None, Signature] | None = None) -> Match:
+        """Sign one stored article, link its translations and its near-duplicate cluster.
+
+        ``signed``: ``(content_hash, signature)`` made elsewhere with this indexer's signer
+        parameters (the crawl's extraction workers); used when the stored text has that hash.
+        """
         row = self.store.article(article_id)
         if row is None:
             return Match(article_id)
-        sig = self.signer.sign(row["text"] or "")
+        if signed is not None and signed[0] is not None and signed[0] == row["content_hash"]:
+            sig = signed[1]
+        else:
+            sig = self.signer.sign(row["text"] or "")
         return self.store.index(
             article_id, content_hash=row["content_hash"], shingles=sig.shingles, signature=sig.minhash,
             bands=sig.bands, threshold=self.threshold, min_matches=self.min_matches, canonical=_canonical,

@@ -18,7 +18,6 @@ from datetime import datetime
 
 from crawler.dedup import content_hash
 from crawler.encoding import decode_html
-from crawler.extract import ExtractionError, extract_article
 from crawler.items import FetchedPage
 from crawler.urls import article_url
 
@@ -102,6 +101,10 @@ def process_page(body: bytes, headers: Mapping[str, str] | None, url: str,
     page it does not call ``"article"`` gives no article and the reason ``not an article``.
     Never raises for a bad page: every failure comes back as ``error``.
     """
+    # Imported here: trafilatura and dateparser take a second or more to import, and the
+    # crawl process, whose workers extract, never needs them.
+    from crawler.extract import ExtractionError, extract_article
+
     content_type = _content_type(headers)
     problem = content_problem(body, content_type)
     if problem:

@@ -34,9 +34,10 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
 # sitemap's worth of requests, not a whole large site's. 0: every sitemap at once.
 SITEMAP_NEXT_BELOW = 32
 
-# The persistent frontier (crawler/frontier.py): discovered requests wait in the archive file,
-# FRONTIER_BUFFER of them in memory; a killed crawl resumes from it. Off: Scrapy's own queues.
-FRONTIER_ENABLED = False
+# The persistent frontier (crawler/frontier.py), on by default: discovered requests wait in the
+# archive file, FRONTIER_BUFFER of them in memory; a killed crawl resumes from it. False:
+# Scrapy's own in-memory queues, with the sitemaps of an index paced by SITEMAP_NEXT_BELOW.
+FRONTIER_ENABLED = True
 FRONTIER_BUFFER = 64
 FRONTIER_DISCOVERY_INFLIGHT = 1  # sitemaps, feeds and listings being fetched at once
 FRONTIER_MAX_OUT = 64  # requests leased and not yet done (downloading, extracting, storing)
@@ -66,6 +67,8 @@ ADDONS = {
     "crawler.site_settings.SiteSlotsAddon": 0,
     # FRONTIER_ENABLED switches the persistent frontier's scheduler and middlewares on.
     "crawler.frontier.FrontierAddon": 0,
+    # Scrapy components switched off here are not even imported (a faster start).
+    "crawler.lean_start.LeanStartAddon": 0,
 }
 # Sitemaps and feeds are checked before parsing: gzip bombs refused, entities/invalid XML reported.
 SPIDER_MIDDLEWARES = {
@@ -91,6 +94,9 @@ FEED_EXPORT_ENCODING = "utf-8"
 # Per-site progress (crawler/progress.py): a live table on a terminal, else a log line
 # every PROGRESS_INTERVAL seconds. PROGRESS_LIVE None: live when stderr is a terminal.
 EXTENSIONS = {"crawler.progress.CrawlProgress": 500}
+# Scrapy's remote control runs code sent over HTTP and writes a job file in the user's home:
+# not for a cron job (crawler/lean_start.py also skips importing it).
+REMOTE_CONTROL_ENABLED = False
 PROGRESS_ENABLED = True
 PROGRESS_INTERVAL = 30
 PROGRESS_LIVE = None
@@ -104,6 +110,11 @@ ITEM_PIPELINES = {
 ARCHIVE_PATH = "archive.db"
 # Store each fetched page body (zstd-compressed) so `crawler reextract` can work offline.
 ARCHIVE_STORE_BODIES = True
+# Pages are stored in batches, one transaction each: this many pages, or what arrived within
+# this many seconds. A crawl killed with kill -9 loses at most that batch (fetched again by
+# the next run); never half a page.
+ARCHIVE_BATCH_SIZE = 32
+ARCHIVE_BATCH_SECONDS = 1.0
 CRAWL_TARGETS = []  # set by the CLI: list of profile names, profile files or URLs
 CRAWL_BASE_URL = None  # crawl profiles against a mirror / local copy
 CRAWL_SINCE = None  # ISO date: skip sitemap/feed entries older than this

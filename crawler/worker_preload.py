@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import logging
 
+from crawler.archive_prep import extract_and_prepare
 from crawler.dates import parse_date_text
 from crawler.items import FetchedPage
-from crawler.page import process_fetched
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,8 @@ def _warm() -> None:
                        site="warm-up", fetched_at="2024-04-18T06:00:00+00:00", status=200,
                        headers={"content-type": "text/html; charset=utf-8"},
                        content_type="text/html; charset=utf-8", body=_PAGE.encode("utf-8"))
-    process_fetched(page, None)
+    # also builds the near-duplicate signer and the zstd compressor, once for all workers
+    extract_and_prepare(page, None)
 
 
 try:

@@ -1,7 +1,9 @@
 """Turn every fetched page into an article record, or into a clear error.
 
 The work on one page is :func:`crawler.page.process_page`; this pipeline runs it in the
-crawl process or in a pool of worker processes and hands the result to the item.
+crawl process or in a pool of worker processes and hands the result to the item. The
+archive's own per-page work (compression, stems, near-duplicate signature:
+crawler/archive_prep.py) runs in the same task, so it leaves the crawl process too.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.defer import Deferred, DeferredSemaphore
 from twisted.python.failure import Failure
 
+from crawler.archive_prep import Prepared, extract_and_prepare
 from crawler.discovery import LearnedPatterns
 from crawler.items import FetchedPage
 from crawler.known_urls import KnownUrlMiddleware
-from crawler.page import CLASSIFIER, PageResult, check_fetch, is_not_article, process_fetched
+from crawler.page import CLASSIFIER, PageResult, check_fetch, is_not_article
 from crawler.profiles import crawl_profiles
 from crawler.workers import WorkerCrashed, WorkerPool, WorkerTimeout, default_size
 
@@ -49,6 +52,8 @@ class ExtractionPipeline:
         self.max_tasks = max(0, s.getint("EXTRACTION_MAX_TASKS"))
         self.log_level = s.get("LOG_LEVEL", "INFO")
         self.profiles = crawl_profiles(s)
+        self.store_bodies = s.getbool("ARCHIVE_STORE_BODIES")
+        self.sign = s.getbool("NEARDUP_ENABLED", True)
         self.pool: WorkerPool | None = None
         # URL shapes of the articles that discovery by content confirmed in this crawl
         self.learned = LearnedPatterns()
@@ -90,17 +95,18 @@ class ExtractionPipeline:
             profile = self.profiles.get(item.site)
             # found by discovery by content: the page itself says whether it is an article
             classify = CLASSIFIER if item.classify else None
-            result = await self._process(item, profile, classify)
+            result, prepared = await self._process(item, profile, classify)
             if classify and result.kind == "article":
                 self.learned.confirm(item.final_url or item.url)
             elif classify and result.kind == "other" and self._shaped_like_articles(item.final_url or item.url):
                 # Not a listing, and two articles of this crawl share its URL's shape: the
                 # classifier's doubt (a short note, say) loses to the site's own pattern.
-                rescued = await self._process(item, profile, None)
+                rescued, rescued_prepared = await self._process(item, profile, None)
                 if rescued.article is not None:
                     self.stats.inc_value("discovery/articles_by_learned_pattern")
-                    result = rescued
+                    result, prepared = rescued, rescued_prepared
             item.article, item.error = result.article, result.error
+            item.prepared = prepared
             item.encoding = result.encoding or item.encoding
         if item.error and is_not_article(item.error):
             # a candidate that is no article: recorded as visited, no failure
@@ -119,12 +125,13 @@ class ExtractionPipeline:
         known = self.crawler.get_spider_middleware(KnownUrlMiddleware)
         return known is not None and known.shaped_like_articles(url)
 
-    async def _process(self, item: FetchedPage, profile, classify) -> PageResult:
+    async def _process(self, item: FetchedPage, profile, classify) -> tuple[PageResult, Prepared | None]:
+        """The page's result, and what the archive needs of it (None when the worker died)."""
         if self.pool is None:
-            return process_fetched(item, profile, classify)
+            return extract_and_prepare(item, profile, classify, self.store_bodies, self.sign)
         return await self._in_pool(item, profile, classify)
 
-    async def _in_pool(self, item: FetchedPage, profile, classify=None) -> PageResult:
+    async def _in_pool(self, item: FetchedPage, profile, classify=None):
         # Imported here: importing the reactor module installs a reactor, and Scrapy chooses
         # which one when the crawler starts, after the pipelines are imported.
         from twisted.internet import reactor
@@ -132,16 +139,17 @@ class ExtractionPipeline:
         await maybe_deferred_to_future(self._slots.acquire())
         try:
             d: Deferred = Deferred()
-            future = self.pool.submit(process_fetched, item, profile, classify)
+            future = self.pool.submit(extract_and_prepare, item, profile, classify, self.store_bodies,
+                                      self.sign)
             future.add_done_callback(lambda f: reactor.callFromThread(_fire, d, f))
             try:
                 return await maybe_deferred_to_future(d)
             except WorkerTimeout as exc:
                 self.stats.inc_value("extraction/timeouts")
-                return PageResult(error=f"extraction timed out: {exc}")
+                return PageResult(error=f"extraction timed out: {exc}"), None
             except WorkerCrashed as exc:
                 self.stats.inc_value("extraction/crashes")
                 logger.error("extraction worker died on %s: %s", item.url, exc)
-                return PageResult(error=f"extraction crashed: {exc}")
+                return PageResult(error=f"extraction crashed: {exc}"), None
         finally:
             self._slots.release()

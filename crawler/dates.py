@@ -879,7 +879,24 @@ def _needs_generic(ctx: _Context) -> bool:
     return not ctx.languages or not set(ctx.languages) <= set(DEFAULT_LANGUAGES)
 
 
+@dataclass(frozen=True)
+class _TextDate:
+    """A date written near the headline, with what the reader sees around it."""
+
+    raw: str
+    cued: bool  # in a <time> or an element whose class/id names a date
+    level: int  # blocks climbed above the headline to reach it
+    distance: int  # elements from the headline in document order (above counts double)
+    visible: bool  # written in the text (not an attribute stamp)
+
+
 def _text_candidates(ctx: _Context) -> Iterator[str]:
+    """Dates written in short blocks around the headline, closest first."""
+    for found in _text_dates(ctx):
+        yield found.raw
+
+
+def _text_dates(ctx: _Context) -> Iterator[_TextDate]:
     """Dates written in short blocks around the headline, closest first.
 
     Climbs at most four levels above the headline; at each level, blocks whose
@@ -900,7 +917,7 @@ def _text_candidates(ctx: _Context) -> Iterator[str]:
     while node is not None and level <= 4 and node.tag != "html":
         # the whole page is only searched close to the headline
         reach = _BODY_REACH if node.tag == "body" else None
-        found: list[tuple[int, int, str]] = []
+        found: list[tuple[int, int, _TextDate]] = []
         for el in node.iter():
             if el in seen or el in chain or not isinstance(el.tag, str) or el.tag in _INVISIBLE:
                 continue
@@ -912,25 +929,26 @@ def _text_candidates(ctx: _Context) -> Iterator[str]:
                 continue
             cued = el.tag == "time" or bool(_DATE_CUE.search(_attrs_text(el)))
             # machine-readable stamps on a dateline: <span class="date"><x time="1593378975">
-            matches = _attribute_dates(el) if cued else []
+            matches = [(m, False) for m in _attribute_dates(el)] if cued else []
             text = _visible_text(el) if text_size else None
             if cued and text and not re.search(r"\d", text) and len(text) <= 40 and level == 1:
                 # the headline's own date slot with words instead of a date: report it
                 # (find_published_date then stops: unknown beats a guess)
-                matches.append(text)
+                matches.append((text, True))
             elif text and re.search(r"\d", text):
                 in_text = list(_dates_in(text, generic, _reads_kk(ctx)))
                 if not in_text and generic and len(text) <= 40:
                     in_text = [text]  # unknown language: let dateparser read the whole snippet
-                matches.extend(in_text)
+                matches.extend((m, True) for m in in_text)
             if not matches or _is_modified(el) or _in_bad_container(el, ctx):
                 continue
-            for match in matches:
-                found.append((0 if cued else 1, distance, match))
-        for _, _, match in sorted(found, key=lambda f: (f[0], f[1])):
-            if match not in emitted:
-                emitted.add(match)
-                yield match
+            for match, visible in matches:
+                found.append((0 if cued else 1, distance,
+                              _TextDate(match, cued, level, distance, visible)))
+        for _, _, item in sorted(found, key=lambda f: (f[0], f[1])):
+            if item.raw not in emitted:
+                emitted.add(item.raw)
+                yield item
         if node.tag == "body":
             break
         node = node.getparent()
@@ -1178,6 +1196,10 @@ def _find(doc, url, languages, timezone, selector, fetched_at, order) -> DateRes
             value = ctx.parse(raw)
             if value is not None and ctx.plausible(value):
                 logger.debug("date %s from %s (%r)", value, name, raw)
+                if name in _STRUCTURED:
+                    earlier = _earlier_dateline(ctx, value)
+                    if earlier is not None:
+                        return earlier
                 if name in _STRUCTURED and isinstance(value, datetime) and _UTC_RAW.search(raw):
                     return _local_day(ctx, value, raw, name)
                 return ctx.result(value, raw, name)
@@ -1190,6 +1212,40 @@ def _find(doc, url, languages, timezone, selector, fetched_at, order) -> DateRes
             # (A bare time such as «16:45» is only part of a date: keep looking.)
             return first_unparsed
     return first_unparsed or DateResult(None, None, None)
+
+
+# A dateline that can overrule metadata: written out with a month name and a four-digit
+# year, in a short block right at the headline.
+_DATELINE_REACH = 15
+_DATELINE_LEVELS = 3
+_MONTH_WORD = re.compile(r"[^\W\d_]{3,}")
+_MACHINE_STAMP = re.compile(r"\d{4}-\d{2}-\d{2}T")
+
+
+def _earlier_dateline(ctx: _Context, value: datetime | date) -> DateResult | None:
+    """The headline's own dateline when it shows an earlier day than the metadata.
+
+    CMSs rewrite ``datePublished`` when a story is migrated, re-published or re-saved,
+    while the dateline the reader sees keeps the original day; a publication cannot be
+    later than the day the page itself shows under its headline. A later dateline is
+    left alone: it is usually an unlabelled update. One or two days apart is a zone
+    question (see :func:`_local_day`), not a different publication.
+    """
+    for found in _text_dates(ctx):
+        if (found.level > _DATELINE_LEVELS or found.distance > _DATELINE_REACH
+                or not found.visible):
+            continue
+        raw = found.raw
+        if (_RELATIVE_HINT.search(raw) or not _YEAR4.search(raw) or not _MONTH_WORD.search(raw)
+                or _MACHINE_STAMP.search(raw)):
+            continue
+        shown = ctx.parse(raw)
+        if shown is None or not ctx.plausible(shown):
+            continue
+        if (_day(shown) - _day(value)).days <= -2:
+            return ctx.result(shown, raw, "text")
+        return None
+    return None
 
 
 def _local_day(ctx: _Context, value: datetime, raw: str, source: str) -> DateResult:

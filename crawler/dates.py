@@ -37,7 +37,7 @@ from crawler.profiles import DEFAULT_LANGUAGES, DEFAULT_TIMEZONE
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["DateResult", "find_modified_date", "find_published_date", "parse_date_text", "site_zone",
+__all__ = ["DateResult", "find_dates", "find_modified_date", "find_published_date", "parse_date_text", "site_zone",
            "to_local"]
 
 # News archives of the target sites start in the late 1990s; anything earlier is
@@ -436,6 +436,7 @@ class _Context:
     headline_chain: frozenset | None = None
     layout: tuple[dict, dict] | None = None  # document positions and text sizes, built once
     tz_source: str = "profile"  # where ``timezone`` comes from
+    jsonld: "_JsonLd | None" = None  # the page's JSON-LD, parsed once
 
     def result(self, value: datetime | date, raw: str | None, source: str) -> DateResult:
         """The DateResult of a parsed value, labelled with where its offset comes from."""
@@ -517,10 +518,19 @@ def _json_objects(data, depth: int = 0) -> Iterator[tuple[dict, int]]:
                 yield from _json_objects(value, depth + 1)
 
 
-def _jsonld_candidates(ctx: _Context) -> Iterator[str]:
-    found: list[tuple[int, int, str]] = []
-    order = 0
-    for script in ctx.tree.iter("script"):
+@dataclass
+class _JsonLd:
+    """The page's JSON-LD blocks parsed once: (object, depth) in document order, and the
+    ``datePublished`` strings of blocks too broken to parse."""
+
+    objects: list[tuple[dict, int]]
+    broken_published: list[str]
+
+
+def _parse_jsonld(tree: lxml.html.HtmlElement) -> _JsonLd:
+    objects: list[tuple[dict, int]] = []
+    broken: list[str] = []
+    for script in tree.iter("script"):
         if "ld+json" not in (script.get("type") or "").lower():
             continue
         text = (script.text or "").strip()
@@ -530,23 +540,48 @@ def _jsonld_candidates(ctx: _Context) -> Iterator[str]:
             data = json.loads(text)
         except ValueError:
             # broken JSON is common (trailing commas, raw newlines): take the key anyway
-            for m in _JSON_PUBLISHED.finditer(text):
-                found.append((5, order, m.group(1)))
-                order += 1
+            broken.extend(m.group(1) for m in _JSON_PUBLISHED.finditer(text))
             continue
-        for obj, depth in _json_objects(data):
-            value = obj.get("datePublished") or obj.get("dateCreated")
-            if isinstance(value, list) and value:
-                value = value[0]
-            if not isinstance(value, str) or not value.strip():
-                continue
-            types = obj.get("@type")
-            types = " ".join(types) if isinstance(types, list) else str(types or "")
-            rank = depth * 2 + (0 if _ARTICLE_TYPES.search(types) else 1)
-            if "datePublished" not in obj:
-                rank += 1
-            found.append((rank, order, value.strip()))
-            order += 1
+        objects.extend(_json_objects(data))
+    return _JsonLd(objects, broken)
+
+
+def _jsonld(ctx: _Context) -> _JsonLd:
+    if ctx.jsonld is None:
+        ctx.jsonld = _parse_jsonld(ctx.tree)
+    return ctx.jsonld
+
+
+def _type_rank(obj: dict, depth: int) -> int:
+    """Shallow objects first, and an Article/NewsArticle/... before a WebPage at one depth."""
+    types = obj.get("@type")
+    types = " ".join(types) if isinstance(types, list) else str(types or "")
+    return depth * 2 + (0 if _ARTICLE_TYPES.search(types) else 1)
+
+
+def _jsonld_candidates(ctx: _Context) -> Iterator[str]:
+    found: list[tuple[int, int, str]] = []
+    data = _jsonld(ctx)
+    for order, (obj, depth) in enumerate(data.objects):
+        value = obj.get("datePublished") or obj.get("dateCreated")
+        if isinstance(value, list) and value:
+            value = value[0]
+        if not isinstance(value, str) or not value.strip():
+            continue
+        rank = _type_rank(obj, depth) + (0 if "datePublished" in obj else 1)
+        found.append((rank, order, value.strip()))
+    base = len(data.objects)
+    found.extend((5, base + i, raw) for i, raw in enumerate(data.broken_published))
+    for _, _, value in sorted(found):
+        yield value
+
+
+def _jsonld_modified(ctx: _Context) -> Iterator[str]:
+    found = []
+    for order, (obj, depth) in enumerate(_jsonld(ctx).objects):
+        value = obj.get("dateModified")
+        if isinstance(value, str) and value.strip():
+            found.append((_type_rank(obj, depth), order, value.strip()))
     for _, _, value in sorted(found):
         yield value
 
@@ -1103,28 +1138,44 @@ def find_modified_date(doc, url: str | None = None, *,
                        timezone: str | None = DEFAULT_TIMEZONE) -> str | None:
     """The JSON-LD ``dateModified`` of the page's article (ISO 8601 as written, the zone
     rules of :func:`find_published_date` for a time without offset), or None."""
-    tree = _load_tree(doc)
-    if tree is None:
+    try:
+        ctx = _context(doc, url, languages, timezone, None, None)
+        return _modified(ctx) if ctx is not None else None
+    except Exception:
+        logger.exception("modified-date finding failed for %s", url)
         return None
-    zone = timezone
-    if zone is None:
-        zone, _ = site_zone(tree, url)
-    found: list[tuple[int, str]] = []
-    for script in tree.iter("script"):
-        if "ld+json" not in (script.get("type") or "").lower():
-            continue
-        try:
-            data = json.loads((script.text or "").strip() or "null")
-        except ValueError:
-            continue
-        for obj, depth in _json_objects(data):
-            value = obj.get("dateModified")
-            if isinstance(value, str) and value.strip():
-                types = obj.get("@type")
-                types = " ".join(types) if isinstance(types, list) else str(types or "")
-                found.append((depth * 2 + (0 if _ARTICLE_TYPES.search(types) else 1), value.strip()))
-    for _, raw in sorted(found, key=lambda f: f[0]):
-        value = parse_date_text(raw, languages=languages or ("en",), timezone=zone)
+
+
+def find_dates(
+    doc,
+    url: str | None = None,
+    *,
+    languages: Sequence[str] | None = DEFAULT_LANGUAGES,
+    timezone: str | None = DEFAULT_TIMEZONE,
+    selector: str | None = None,
+    fetched_at: datetime | None = None,
+) -> tuple[DateResult, str | None]:
+    """:func:`find_published_date` and :func:`find_modified_date` of one page in one pass
+    (the page's language, zone and JSON-LD are read once). Never raises."""
+    try:
+        ctx = _context(doc, url, languages, timezone, selector, fetched_at)
+        if ctx is None:
+            return DateResult(None, None, None), None
+        published = _find(ctx, DEFAULT_ORDER)
+    except Exception:
+        logger.exception("date finding failed for %s", url)
+        return DateResult(None, None, None), None
+    try:
+        return published, _modified(ctx)
+    except Exception:
+        logger.exception("modified-date finding failed for %s", url)
+        return published, None
+
+
+def _modified(ctx: _Context) -> str | None:
+    languages = ctx.languages or ("en",)
+    for raw in _jsonld_modified(ctx):
+        value = parse_date_text(raw, languages=languages, timezone=ctx.timezone)
         if isinstance(value, datetime) and value.tzinfo is NO_ZONE:
             return value.date().isoformat()
         if value is not None:
@@ -1157,7 +1208,8 @@ def find_published_date(
     was wrong). Never raises: unparseable sources give value=None with raw kept.
     """
     try:
-        return _find(doc, url, languages, timezone, selector, fetched_at, order)
+        ctx = _context(doc, url, languages, timezone, selector, fetched_at)
+        return _find(ctx, order) if ctx is not None else DateResult(None, None, None)
     except Exception:
         logger.exception("date finding failed for %s", url)
         return DateResult(None, None, None)
@@ -1170,19 +1222,23 @@ _MIN_EAST = timedelta(hours=10)
 _UTC_RAW = re.compile(r"(?:Z|UTC|GMT|[+-]00:?00)\s*$", re.IGNORECASE)
 
 
-def _find(doc, url, languages, timezone, selector, fetched_at, order) -> DateResult:
+def _context(doc, url, languages, timezone, selector, fetched_at) -> _Context | None:
+    """The page with its languages, zone and headline, as every rule reads it."""
     tree = _load_tree(doc)
     if tree is None:
-        return DateResult(None, None, None)
+        return None
     if languages is None:
         languages = _page_languages(tree)
     tz_source = "profile"
     if timezone is None:
         timezone, tz_source = site_zone(tree, url)
     latest = (_reference_now(fetched_at, timezone) + timedelta(days=1)).date()
-    ctx = _Context(tree=tree, url=url, languages=tuple(languages) if languages else None,
-                   timezone=timezone, fetched_at=fetched_at, selector=selector, latest=latest,
-                   tz_source=tz_source)
+    return _Context(tree=tree, url=url, languages=tuple(languages) if languages else None,
+                    timezone=timezone, fetched_at=fetched_at, selector=selector, latest=latest,
+                    tz_source=tz_source)
+
+
+def _find(ctx: _Context, order: Sequence[str]) -> DateResult:
     ctx.headline = _headline(ctx)
     if ctx.headline is not None:
         ctx.headline_chain = frozenset(ctx.headline.iterancestors())

@@ -1050,12 +1050,15 @@ _RULES: dict[str, Callable[[_Context], Iterable[str]]] = {
 DEFAULT_ORDER = ("json-ld", "meta", "time", "selector", "text", "url", "htmldate")
 
 
-def _page_languages(tree: lxml.html.HtmlElement) -> tuple[str, ...] | None:
+def _page_languages(tree: lxml.html.HtmlElement, content_language: str | None = None
+                    ) -> tuple[str, ...] | None:
+    """The page's languages: ``<html lang>``, else its Content-Language / og:locale meta,
+    else the HTTP Content-Language header, else the script of its text."""
     lang = tree.get("lang") or tree.get("{http://www.w3.org/XML/1998/namespace}lang")
     if not lang:
         found = tree.xpath("//meta[translate(@http-equiv,'CONTENTLAGU','contentlagu')="
                            "'content-language' or @property='og:locale']/@content")
-        lang = found[0] if found else None
+        lang = found[0] if found else (content_language or "").strip() or None
     guess = _script_language(tree)
     if not lang:
         lang = guess
@@ -1154,11 +1157,14 @@ def find_dates(
     timezone: str | None = DEFAULT_TIMEZONE,
     selector: str | None = None,
     fetched_at: datetime | None = None,
+    content_language: str | None = None,
 ) -> tuple[DateResult, str | None]:
     """:func:`find_published_date` and :func:`find_modified_date` of one page in one pass
-    (the page's language, zone and JSON-LD are read once). Never raises."""
+    (the page's language, zone and JSON-LD are read once). ``content_language`` is the
+    response's Content-Language header, read when ``languages=None`` and the page declares
+    no language itself. Never raises."""
     try:
-        ctx = _context(doc, url, languages, timezone, selector, fetched_at)
+        ctx = _context(doc, url, languages, timezone, selector, fetched_at, content_language)
         if ctx is None:
             return DateResult(None, None, None), None
         published = _find(ctx, DEFAULT_ORDER)
@@ -1222,13 +1228,14 @@ _MIN_EAST = timedelta(hours=10)
 _UTC_RAW = re.compile(r"(?:Z|UTC|GMT|[+-]00:?00)\s*$", re.IGNORECASE)
 
 
-def _context(doc, url, languages, timezone, selector, fetched_at) -> _Context | None:
-    """The page with its languages, zone and headline, as every rule reads it."""
+def _context(doc, url, languages, timezone, selector, fetched_at,
+             content_language: str | None = None) -> _Context | None:
+    """The page with its languages and zone, as every rule reads it."""
     tree = _load_tree(doc)
     if tree is None:
         return None
     if languages is None:
-        languages = _page_languages(tree)
+        languages = _page_languages(tree, content_language)
     tz_source = "profile"
     if timezone is None:
         timezone, tz_source = site_zone(tree, url)

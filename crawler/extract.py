@@ -375,11 +375,12 @@ def _profile_settings(profile: Any) -> tuple[tuple[str, ...] | None, str | None,
     return languages, timezone, getattr(profile, "date_selector", None)
 
 
-def _find_dates(tree, url, languages, timezone, selector, fetched_at):
+def _find_dates(tree, url, languages, timezone, selector, fetched_at, content_language):
     """(publication DateResult or None, JSON-LD dateModified or None), from one reading."""
     try:
         return find_dates(
-            tree, url, languages=languages, timezone=timezone, selector=selector, fetched_at=fetched_at
+            tree, url, languages=languages, timezone=timezone, selector=selector, fetched_at=fetched_at,
+            content_language=content_language,
         )
     except Exception:  # noqa: BLE001 - a date bug must not lose the article text
         logger.exception("date finding failed for %s", url)
@@ -421,19 +422,22 @@ def extract_article(
     profile=None,
     *,
     encoding: str | None = None,
+    content_language: str | None = None,
 ) -> Article:
     """Extract the article of one news page.
 
     ``html`` is the page as text or as the raw response bytes; for bytes, ``encoding`` is the
     charset announced by the server (treated like the HTTP header: the page's own declaration
     wins when the announced charset decodes badly).  ``profile`` (a site profile, or ``None``
-    for a generic site) supplies languages, time zone and a date selector.
+    for a generic site) supplies languages, time zone and a date selector. ``content_language``
+    is the response's Content-Language header: a page without a profile that declares no
+    language itself has its dates read in that one.
 
     Raises :class:`ExtractionError` (only) for empty bodies, non-HTML content and pages
     without article text.
     """
     try:
-        return _extract(html, url, fetched_at, profile, encoding)
+        return _extract(html, url, fetched_at, profile, encoding, content_language)
     except ExtractionError:
         raise
     except Exception as err:  # noqa: BLE001 - callers handle exactly one exception type
@@ -441,7 +445,8 @@ def extract_article(
         raise ExtractionError(f"extraction failed: {type(err).__name__}: {err}") from err
 
 
-def _extract(html, url: str, fetched_at: datetime | None, profile, encoding: str | None) -> Article:
+def _extract(html, url: str, fetched_at: datetime | None, profile, encoding: str | None,
+             content_language: str | None = None) -> Article:
     text = _to_text(html, encoding)
     tree = parse_html(text)
     if not "".join(tree.itertext()).strip():
@@ -451,7 +456,7 @@ def _extract(html, url: str, fetched_at: datetime | None, profile, encoding: str
 
     # Dates first: trafilatura works on a copy, but the date finder must see the page as served
     # (before the no-break-space marking below rewrites its text, JSON-LD included).
-    date, modified_at = _find_dates(tree, url, languages, timezone, selector, fetched_at)
+    date, modified_at = _find_dates(tree, url, languages, timezone, selector, fetched_at, content_language)
 
     promote_photo_credits(tree)
     marked = _mark_nbsp(tree)

@@ -123,3 +123,54 @@ def test_modified_date_read_before_no_break_spaces_are_marked():
 
 def test_find_dates_on_unparseable_input():
     assert find_dates(b"", URL) == (find_published_date(b"", URL), None)
+
+
+# ------------------------------------------------------------------ Content-Language header
+
+FR_PARAS = [
+    "Le conseil municipal a adopté mardi soir un nouveau budget pour les bibliothèques publiques.",
+    "Les élus ont indiqué que les horaires d'ouverture seraient prolongés dès le mois prochain.",
+    "Plusieurs habitants ont demandé davantage de places pour les enfants et les étudiants.",
+]
+
+
+def fr_page(lang_attr: str = "") -> bytes:
+    body = "".join(f"<p>{p}</p>" for p in FR_PARAS)
+    return (f"<!DOCTYPE html><html{lang_attr}><head><meta charset='utf-8'>"
+            f"<title>Un nouveau budget pour les bibliothèques</title></head><body><article>"
+            f"<h1>Un nouveau budget pour les bibliothèques</h1><div class='date'>03/10/2023</div>"
+            f"{body}</article></body></html>").encode("utf-8")
+
+
+def processed(body: bytes, content_language: str | None):
+    from crawler.page import process_page
+
+    headers = {"Content-Type": "text/html; charset=utf-8"}
+    if content_language:
+        headers["Content-Language"] = content_language
+    url = "https://biblio.example.com/actualites/budget"
+    result = process_page(body, headers, url, "2023-10-05T08:00:00+00:00", generic_profile(url))
+    assert result.error is None, result.error
+    return result.article
+
+
+def test_content_language_header_reads_an_undeclared_page_in_its_language():
+    # 03/10/2023 on a French page is 3 October; without any language it is a guess
+    assert processed(fr_page(), "fr")["published_at"] == "2023-10-03"
+
+
+def test_page_lang_wins_over_content_language_header():
+    # the page's own declaration beats a server-wide header
+    assert processed(fr_page(" lang='en-US'"), "fr")["published_at"] == "2023-03-10"
+
+
+def test_process_fetched_passes_the_stored_headers():
+    from crawler.items import FetchedPage
+    from crawler.page import process_fetched
+
+    url = "https://biblio.example.com/actualites/budget"
+    page = FetchedPage(url=url, final_url=url, site="biblio.example.com",
+                       fetched_at="2023-10-05T08:00:00+00:00", status=200,
+                       headers={"content-type": "text/html; charset=utf-8", "content-language": "fr"},
+                       content_type="text/html; charset=utf-8", body=fr_page())
+    assert process_fetched(page, generic_profile(url)).article["published_at"] == "2023-10-03"

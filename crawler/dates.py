@@ -931,13 +931,15 @@ def _text_candidates(ctx: _Context) -> Iterator[str]:
         yield found.raw
 
 
-def _text_dates(ctx: _Context) -> Iterator[_TextDate]:
+def _text_dates(ctx: _Context, max_levels: int = 4, reach: int | None = None
+                ) -> Iterator[_TextDate]:
     """Dates written in short blocks around the headline, closest first.
 
     Climbs at most four levels above the headline; at each level, blocks whose
     class/id hint at a date come first, then the others, nearest to the headline
     first. Blocks that contain the headline, sit in related lists/comments/page
-    furniture, or are labelled as updates are skipped.
+    furniture, or are labelled as updates are skipped. ``reach`` (elements, as in
+    ``_TextDate.distance``) leaves out everything farther from the headline.
     """
     headline = ctx.headline
     if headline is None:
@@ -949,9 +951,11 @@ def _text_dates(ctx: _Context) -> Iterator[_TextDate]:
     seen: set = set(headline.iter())
     emitted: set[str] = set()
     node, level = headline.getparent(), 1
-    while node is not None and level <= 4 and node.tag != "html":
+    while node is not None and level <= max_levels and node.tag != "html":
         # the whole page is only searched close to the headline
-        reach = _BODY_REACH if node.tag == "body" else None
+        limit = _BODY_REACH if node.tag == "body" else None
+        if reach is not None:
+            limit = reach if limit is None else min(limit, reach)
         found: list[tuple[int, int, _TextDate]] = []
         for el in node.iter():
             if el in seen or el in chain or not isinstance(el.tag, str) or el.tag in _INVISIBLE:
@@ -960,7 +964,7 @@ def _text_dates(ctx: _Context) -> Iterator[_TextDate]:
             gap = position.get(el, anchor) - anchor
             distance = gap if gap > 0 else -2 * gap  # datelines sit below more often
             text_size = size.get(el, 0)
-            if reach is not None and distance > reach or text_size > 2 * _MAX_SNIPPET:
+            if limit is not None and distance > limit or text_size > 2 * _MAX_SNIPPET:
                 continue
             cued = el.tag == "time" or bool(_DATE_CUE.search(_attrs_text(el)))
             # machine-readable stamps on a dateline: <span class="date"><x time="1593378975">
@@ -1294,9 +1298,8 @@ def _earlier_dateline(ctx: _Context, value: datetime | date) -> DateResult | Non
     left alone: it is usually an unlabelled update. One or two days apart is a zone
     question (see :func:`_local_day`), not a different publication.
     """
-    for found in _text_dates(ctx):
-        if (found.level > _DATELINE_LEVELS or found.distance > _DATELINE_REACH
-                or not found.visible):
+    for found in _text_dates(ctx, _DATELINE_LEVELS, _DATELINE_REACH):
+        if not found.visible:
             continue
         raw = found.raw
         if (_RELATIVE_HINT.search(raw) or not _YEAR4.search(raw) or not _MONTH_WORD.search(raw)

@@ -3,7 +3,8 @@
 Rules are tried from the most to the least trustworthy source: JSON-LD, meta tags,
 ``<time datetime>``, the site profile's CSS selector, the visible date next to the
 headline, the URL, and finally htmldate's own search. Modified/updated dates are
-never taken for publication dates.
+never taken for publication dates; a dateline under the headline that shows an earlier
+day than the structured sources wins over them (CMSs re-stamp migrated stories).
 
 Local wall-clock times get the site's zone *with its history* (Asia/Almaty moved
 from UTC+6 to UTC+5 on 2024-03-01), explicit offsets in the source are kept. When the

@@ -456,7 +456,8 @@ def _extract(html, url: str, fetched_at: datetime | None, profile, encoding: str
 
     # Dates first: trafilatura works on a copy, but the date finder must see the page as served
     # (before the no-break-space marking below rewrites its text, JSON-LD included).
-    date, modified_at = _find_dates(tree, url, languages, timezone, selector, fetched_at, content_language)
+    date, modified_at = _find_dates(tree, url, languages, timezone, selector, fetched_at,
+                                    content_language)
 
     promote_photo_credits(tree)
     marked = _mark_nbsp(tree)

@@ -100,10 +100,11 @@ def process_page(body: bytes, headers: Mapping[str, str] | None, url: str,
                  classify: Classifier | str | None = None) -> PageResult:
     """The archive's record of one page (``url`` is the URL it was finally served from).
 
-    ``headers`` are the response headers (``content-type`` and ``content-language`` are read); ``profile`` the
-    site's :class:`crawler.profiles.SiteProfile` or None; ``site`` the name stored with the
-    record; ``classify`` an optional page classifier (a function or its dotted name): a
-    page it does not call ``"article"`` gives no article and the reason ``not an article``.
+    ``headers`` are the response headers (``content-type`` and ``content-language`` are
+    read); ``profile`` the site's :class:`crawler.profiles.SiteProfile` or None; ``site`` the
+    name stored with the record; ``classify`` an optional page classifier (a function or its
+    dotted name): a page it does not call ``"article"`` gives no article and the reason
+    ``not an article``.
     Never raises for a bad page: every failure comes back as ``error``.
     """
     content_type = _content_type(headers)

@@ -3,7 +3,8 @@
 Rules are tried from the most to the least trustworthy source: JSON-LD, meta tags,
 ``<time datetime>``, the site profile's CSS selector, the visible date next to the
 headline, the URL, and finally htmldate's own search. Modified/updated dates are
-never taken for publication dates.
+never taken for publication dates; a dateline under the headline that shows an earlier
+day than the structured sources wins over them (CMSs re-stamp migrated stories).
 
 Local wall-clock times get the site's zone *with its history* (Asia/Almaty moved
 from UTC+6 to UTC+5 on 2024-03-01), explicit offsets in the source are kept. When the
@@ -37,7 +38,7 @@ from crawler.profiles import DEFAULT_LANGUAGES, DEFAULT_TIMEZONE
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["DateResult", "find_modified_date", "find_published_date", "parse_date_text", "site_zone",
+__all__ = ["DateResult", "find_dates", "find_modified_date", "find_published_date", "parse_date_text", "site_zone",
            "to_local"]
 
 # News archives of the target sites start in the late 1990s; anything earlier is
@@ -436,6 +437,7 @@ class _Context:
     headline_chain: frozenset | None = None
     layout: tuple[dict, dict] | None = None  # document positions and text sizes, built once
     tz_source: str = "profile"  # where ``timezone`` comes from
+    jsonld: "_JsonLd | None" = None  # the page's JSON-LD, parsed once
 
     def result(self, value: datetime | date, raw: str | None, source: str) -> DateResult:
         """The DateResult of a parsed value, labelled with where its offset comes from."""
@@ -517,10 +519,19 @@ def _json_objects(data, depth: int = 0) -> Iterator[tuple[dict, int]]:
                 yield from _json_objects(value, depth + 1)
 
 
-def _jsonld_candidates(ctx: _Context) -> Iterator[str]:
-    found: list[tuple[int, int, str]] = []
-    order = 0
-    for script in ctx.tree.iter("script"):
+@dataclass
+class _JsonLd:
+    """The page's JSON-LD blocks parsed once: (object, depth) in document order, and the
+    ``datePublished`` strings of blocks too broken to parse."""
+
+    objects: list[tuple[dict, int]]
+    broken_published: list[str]
+
+
+def _parse_jsonld(tree: lxml.html.HtmlElement) -> _JsonLd:
+    objects: list[tuple[dict, int]] = []
+    broken: list[str] = []
+    for script in tree.iter("script"):
         if "ld+json" not in (script.get("type") or "").lower():
             continue
         text = (script.text or "").strip()
@@ -530,23 +541,48 @@ def _jsonld_candidates(ctx: _Context) -> Iterator[str]:
             data = json.loads(text)
         except ValueError:
             # broken JSON is common (trailing commas, raw newlines): take the key anyway
-            for m in _JSON_PUBLISHED.finditer(text):
-                found.append((5, order, m.group(1)))
-                order += 1
+            broken.extend(m.group(1) for m in _JSON_PUBLISHED.finditer(text))
             continue
-        for obj, depth in _json_objects(data):
-            value = obj.get("datePublished") or obj.get("dateCreated")
-            if isinstance(value, list) and value:
-                value = value[0]
-            if not isinstance(value, str) or not value.strip():
-                continue
-            types = obj.get("@type")
-            types = " ".join(types) if isinstance(types, list) else str(types or "")
-            rank = depth * 2 + (0 if _ARTICLE_TYPES.search(types) else 1)
-            if "datePublished" not in obj:
-                rank += 1
-            found.append((rank, order, value.strip()))
-            order += 1
+        objects.extend(_json_objects(data))
+    return _JsonLd(objects, broken)
+
+
+def _jsonld(ctx: _Context) -> _JsonLd:
+    if ctx.jsonld is None:
+        ctx.jsonld = _parse_jsonld(ctx.tree)
+    return ctx.jsonld
+
+
+def _type_rank(obj: dict, depth: int) -> int:
+    """Shallow objects first, and an Article/NewsArticle/... before a WebPage at one depth."""
+    types = obj.get("@type")
+    types = " ".join(types) if isinstance(types, list) else str(types or "")
+    return depth * 2 + (0 if _ARTICLE_TYPES.search(types) else 1)
+
+
+def _jsonld_candidates(ctx: _Context) -> Iterator[str]:
+    found: list[tuple[int, int, str]] = []
+    data = _jsonld(ctx)
+    for order, (obj, depth) in enumerate(data.objects):
+        value = obj.get("datePublished") or obj.get("dateCreated")
+        if isinstance(value, list) and value:
+            value = value[0]
+        if not isinstance(value, str) or not value.strip():
+            continue
+        rank = _type_rank(obj, depth) + (0 if "datePublished" in obj else 1)
+        found.append((rank, order, value.strip()))
+    base = len(data.objects)
+    found.extend((5, base + i, raw) for i, raw in enumerate(data.broken_published))
+    for _, _, value in sorted(found):
+        yield value
+
+
+def _jsonld_modified(ctx: _Context) -> Iterator[str]:
+    found = []
+    for order, (obj, depth) in enumerate(_jsonld(ctx).objects):
+        value = obj.get("dateModified")
+        if isinstance(value, str) and value.strip():
+            found.append((_type_rank(obj, depth), order, value.strip()))
     for _, _, value in sorted(found):
         yield value
 
@@ -879,13 +915,32 @@ def _needs_generic(ctx: _Context) -> bool:
     return not ctx.languages or not set(ctx.languages) <= set(DEFAULT_LANGUAGES)
 
 
+@dataclass(frozen=True)
+class _TextDate:
+    """A date written near the headline, with what the reader sees around it."""
+
+    raw: str
+    cued: bool  # in a <time> or an element whose class/id names a date
+    level: int  # blocks climbed above the headline to reach it
+    distance: int  # elements from the headline in document order (above counts double)
+    visible: bool  # written in the text (not an attribute stamp)
+
+
 def _text_candidates(ctx: _Context) -> Iterator[str]:
+    """Dates written in short blocks around the headline, closest first."""
+    for found in _text_dates(ctx):
+        yield found.raw
+
+
+def _text_dates(ctx: _Context, max_levels: int = 4, reach: int | None = None
+                ) -> Iterator[_TextDate]:
     """Dates written in short blocks around the headline, closest first.
 
     Climbs at most four levels above the headline; at each level, blocks whose
     class/id hint at a date come first, then the others, nearest to the headline
     first. Blocks that contain the headline, sit in related lists/comments/page
-    furniture, or are labelled as updates are skipped.
+    furniture, or are labelled as updates are skipped. ``reach`` (elements, as in
+    ``_TextDate.distance``) leaves out everything farther from the headline.
     """
     headline = ctx.headline
     if headline is None:
@@ -897,10 +952,12 @@ def _text_candidates(ctx: _Context) -> Iterator[str]:
     seen: set = set(headline.iter())
     emitted: set[str] = set()
     node, level = headline.getparent(), 1
-    while node is not None and level <= 4 and node.tag != "html":
+    while node is not None and level <= max_levels and node.tag != "html":
         # the whole page is only searched close to the headline
-        reach = _BODY_REACH if node.tag == "body" else None
-        found: list[tuple[int, int, str]] = []
+        limit = _BODY_REACH if node.tag == "body" else None
+        if reach is not None:
+            limit = reach if limit is None else min(limit, reach)
+        found: list[tuple[int, int, _TextDate]] = []
         for el in node.iter():
             if el in seen or el in chain or not isinstance(el.tag, str) or el.tag in _INVISIBLE:
                 continue
@@ -908,29 +965,30 @@ def _text_candidates(ctx: _Context) -> Iterator[str]:
             gap = position.get(el, anchor) - anchor
             distance = gap if gap > 0 else -2 * gap  # datelines sit below more often
             text_size = size.get(el, 0)
-            if reach is not None and distance > reach or text_size > 2 * _MAX_SNIPPET:
+            if limit is not None and distance > limit or text_size > 2 * _MAX_SNIPPET:
                 continue
             cued = el.tag == "time" or bool(_DATE_CUE.search(_attrs_text(el)))
             # machine-readable stamps on a dateline: <span class="date"><x time="1593378975">
-            matches = _attribute_dates(el) if cued else []
+            matches = [(m, False) for m in _attribute_dates(el)] if cued else []
             text = _visible_text(el) if text_size else None
             if cued and text and not re.search(r"\d", text) and len(text) <= 40 and level == 1:
                 # the headline's own date slot with words instead of a date: report it
                 # (find_published_date then stops: unknown beats a guess)
-                matches.append(text)
+                matches.append((text, True))
             elif text and re.search(r"\d", text):
                 in_text = list(_dates_in(text, generic, _reads_kk(ctx)))
                 if not in_text and generic and len(text) <= 40:
                     in_text = [text]  # unknown language: let dateparser read the whole snippet
-                matches.extend(in_text)
+                matches.extend((m, True) for m in in_text)
             if not matches or _is_modified(el) or _in_bad_container(el, ctx):
                 continue
-            for match in matches:
-                found.append((0 if cued else 1, distance, match))
-        for _, _, match in sorted(found, key=lambda f: (f[0], f[1])):
-            if match not in emitted:
-                emitted.add(match)
-                yield match
+            for match, visible in matches:
+                found.append((0 if cued else 1, distance,
+                              _TextDate(match, cued, level, distance, visible)))
+        for _, _, item in sorted(found, key=lambda f: (f[0], f[1])):
+            if item.raw not in emitted:
+                emitted.add(item.raw)
+                yield item
         if node.tag == "body":
             break
         node = node.getparent()
@@ -997,12 +1055,15 @@ _RULES: dict[str, Callable[[_Context], Iterable[str]]] = {
 DEFAULT_ORDER = ("json-ld", "meta", "time", "selector", "text", "url", "htmldate")
 
 
-def _page_languages(tree: lxml.html.HtmlElement) -> tuple[str, ...] | None:
+def _page_languages(tree: lxml.html.HtmlElement, content_language: str | None = None
+                    ) -> tuple[str, ...] | None:
+    """The page's languages: ``<html lang>``, else its Content-Language / og:locale meta,
+    else the HTTP Content-Language header, else the script of its text."""
     lang = tree.get("lang") or tree.get("{http://www.w3.org/XML/1998/namespace}lang")
     if not lang:
         found = tree.xpath("//meta[translate(@http-equiv,'CONTENTLAGU','contentlagu')="
                            "'content-language' or @property='og:locale']/@content")
-        lang = found[0] if found else None
+        lang = found[0] if found else (content_language or "").strip() or None
     guess = _script_language(tree)
     if not lang:
         lang = guess
@@ -1085,28 +1146,47 @@ def find_modified_date(doc, url: str | None = None, *,
                        timezone: str | None = DEFAULT_TIMEZONE) -> str | None:
     """The JSON-LD ``dateModified`` of the page's article (ISO 8601 as written, the zone
     rules of :func:`find_published_date` for a time without offset), or None."""
-    tree = _load_tree(doc)
-    if tree is None:
+    try:
+        ctx = _context(doc, url, languages, timezone, None, None)
+        return _modified(ctx) if ctx is not None else None
+    except Exception:
+        logger.exception("modified-date finding failed for %s", url)
         return None
-    zone = timezone
-    if zone is None:
-        zone, _ = site_zone(tree, url)
-    found: list[tuple[int, str]] = []
-    for script in tree.iter("script"):
-        if "ld+json" not in (script.get("type") or "").lower():
-            continue
-        try:
-            data = json.loads((script.text or "").strip() or "null")
-        except ValueError:
-            continue
-        for obj, depth in _json_objects(data):
-            value = obj.get("dateModified")
-            if isinstance(value, str) and value.strip():
-                types = obj.get("@type")
-                types = " ".join(types) if isinstance(types, list) else str(types or "")
-                found.append((depth * 2 + (0 if _ARTICLE_TYPES.search(types) else 1), value.strip()))
-    for _, raw in sorted(found, key=lambda f: f[0]):
-        value = parse_date_text(raw, languages=languages or ("en",), timezone=zone)
+
+
+def find_dates(
+    doc,
+    url: str | None = None,
+    *,
+    languages: Sequence[str] | None = DEFAULT_LANGUAGES,
+    timezone: str | None = DEFAULT_TIMEZONE,
+    selector: str | None = None,
+    fetched_at: datetime | None = None,
+    content_language: str | None = None,
+) -> tuple[DateResult, str | None]:
+    """:func:`find_published_date` and :func:`find_modified_date` of one page in one pass
+    (the page's language, zone and JSON-LD are read once). ``content_language`` is the
+    response's Content-Language header, read when ``languages=None`` and the page declares
+    no language itself. Never raises."""
+    try:
+        ctx = _context(doc, url, languages, timezone, selector, fetched_at, content_language)
+        if ctx is None:
+            return DateResult(None, None, None), None
+        published = _find(ctx, DEFAULT_ORDER)
+    except Exception:
+        logger.exception("date finding failed for %s", url)
+        return DateResult(None, None, None), None
+    try:
+        return published, _modified(ctx)
+    except Exception:
+        logger.exception("modified-date finding failed for %s", url)
+        return published, None
+
+
+def _modified(ctx: _Context) -> str | None:
+    languages = ctx.languages or ("en",)
+    for raw in _jsonld_modified(ctx):
+        value = parse_date_text(raw, languages=languages, timezone=ctx.timezone)
         if isinstance(value, datetime) and value.tzinfo is NO_ZONE:
             return value.date().isoformat()
         if value is not None:
@@ -1139,7 +1219,8 @@ def find_published_date(
     was wrong). Never raises: unparseable sources give value=None with raw kept.
     """
     try:
-        return _find(doc, url, languages, timezone, selector, fetched_at, order)
+        ctx = _context(doc, url, languages, timezone, selector, fetched_at)
+        return _find(ctx, order) if ctx is not None else DateResult(None, None, None)
     except Exception:
         logger.exception("date finding failed for %s", url)
         return DateResult(None, None, None)
@@ -1152,19 +1233,24 @@ _MIN_EAST = timedelta(hours=10)
 _UTC_RAW = re.compile(r"(?:Z|UTC|GMT|[+-]00:?00)\s*$", re.IGNORECASE)
 
 
-def _find(doc, url, languages, timezone, selector, fetched_at, order) -> DateResult:
+def _context(doc, url, languages, timezone, selector, fetched_at,
+             content_language: str | None = None) -> _Context | None:
+    """The page with its languages and zone, as every rule reads it."""
     tree = _load_tree(doc)
     if tree is None:
-        return DateResult(None, None, None)
+        return None
     if languages is None:
-        languages = _page_languages(tree)
+        languages = _page_languages(tree, content_language)
     tz_source = "profile"
     if timezone is None:
         timezone, tz_source = site_zone(tree, url)
     latest = (_reference_now(fetched_at, timezone) + timedelta(days=1)).date()
-    ctx = _Context(tree=tree, url=url, languages=tuple(languages) if languages else None,
-                   timezone=timezone, fetched_at=fetched_at, selector=selector, latest=latest,
-                   tz_source=tz_source)
+    return _Context(tree=tree, url=url, languages=tuple(languages) if languages else None,
+                    timezone=timezone, fetched_at=fetched_at, selector=selector, latest=latest,
+                    tz_source=tz_source)
+
+
+def _find(ctx: _Context, order: Sequence[str]) -> DateResult:
     ctx.headline = _headline(ctx)
     if ctx.headline is not None:
         ctx.headline_chain = frozenset(ctx.headline.iterancestors())
@@ -1178,6 +1264,10 @@ def _find(doc, url, languages, timezone, selector, fetched_at, order) -> DateRes
             value = ctx.parse(raw)
             if value is not None and ctx.plausible(value):
                 logger.debug("date %s from %s (%r)", value, name, raw)
+                if name in _STRUCTURED:
+                    earlier = _earlier_dateline(ctx, value)
+                    if earlier is not None:
+                        return earlier
                 if name in _STRUCTURED and isinstance(value, datetime) and _UTC_RAW.search(raw):
                     return _local_day(ctx, value, raw, name)
                 return ctx.result(value, raw, name)
@@ -1190,6 +1280,39 @@ def _find(doc, url, languages, timezone, selector, fetched_at, order) -> DateRes
             # (A bare time such as «16:45» is only part of a date: keep looking.)
             return first_unparsed
     return first_unparsed or DateResult(None, None, None)
+
+
+# A dateline that can overrule metadata: written out with a month name and a four-digit
+# year, in a short block right at the headline.
+_DATELINE_REACH = 15
+_DATELINE_LEVELS = 3
+_MONTH_WORD = re.compile(r"[^\W\d_]{3,}")
+_MACHINE_STAMP = re.compile(r"\d{4}-\d{2}-\d{2}T")
+
+
+def _earlier_dateline(ctx: _Context, value: datetime | date) -> DateResult | None:
+    """The headline's own dateline when it shows an earlier day than the metadata.
+
+    CMSs rewrite ``datePublished`` when a story is migrated, re-published or re-saved,
+    while the dateline the reader sees keeps the original day; a publication cannot be
+    later than the day the page itself shows under its headline. A later dateline is
+    left alone: it is usually an unlabelled update. One or two days apart is a zone
+    question (see :func:`_local_day`), not a different publication.
+    """
+    for found in _text_dates(ctx, _DATELINE_LEVELS, _DATELINE_REACH):
+        if not found.visible:
+            continue
+        raw = found.raw
+        if (_RELATIVE_HINT.search(raw) or not _YEAR4.search(raw) or not _MONTH_WORD.search(raw)
+                or _MACHINE_STAMP.search(raw)):
+            continue
+        shown = ctx.parse(raw)
+        if shown is None or not ctx.plausible(shown):
+            continue
+        if (_day(shown) - _day(value)).days <= -2:
+            return ctx.result(shown, raw, "text")
+        return None
+    return None
 
 
 def _local_day(ctx: _Context, value: datetime, raw: str, source: str) -> DateResult:

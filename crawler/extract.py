@@ -1,7 +1,7 @@
 """Article extraction: one fetched news page in, one :class:`Article` out.
 
 The page is decoded (:mod:`crawler.encoding`), parsed once with lxml, given to
-:func:`crawler.dates.find_published_date` (first: trafilatura may modify trees) and to
+:func:`crawler.dates.find_dates` (first: trafilatura may modify trees) and to
 trafilatura's ``bare_extraction`` for the main text and metadata.  Link-level metadata
 (canonical, hreflang) is read from the same tree.
 """
@@ -21,7 +21,7 @@ from lxml import html as lxml_html
 from trafilatura import bare_extraction
 
 from crawler.classify import classify_page
-from crawler.dates import find_modified_date, find_published_date
+from crawler.dates import find_dates
 from crawler.encoding import decode_html
 from crawler.language import detect_language, normalize_lang
 from crawler.profiles import DEFAULT_LANGUAGES, DEFAULT_TIMEZONE
@@ -375,23 +375,16 @@ def _profile_settings(profile: Any) -> tuple[tuple[str, ...] | None, str | None,
     return languages, timezone, getattr(profile, "date_selector", None)
 
 
-def _find_date(tree, url, languages, timezone, selector, fetched_at):
+def _find_dates(tree, url, languages, timezone, selector, fetched_at, content_language):
+    """(publication DateResult or None, JSON-LD dateModified or None), from one reading."""
     try:
-        return find_published_date(
-            tree, url, languages=languages, timezone=timezone, selector=selector, fetched_at=fetched_at
+        return find_dates(
+            tree, url, languages=languages, timezone=timezone, selector=selector, fetched_at=fetched_at,
+            content_language=content_language,
         )
     except Exception:  # noqa: BLE001 - a date bug must not lose the article text
         logger.exception("date finding failed for %s", url)
-        return None
-
-
-def _modified_at(tree, url, languages, timezone, published) -> str | None:
-    """JSON-LD dateModified of the article, parsed like the publication date."""
-    try:
-        return find_modified_date(tree, url, languages=languages, timezone=timezone)
-    except Exception:  # noqa: BLE001 - a date bug must not lose the article text
-        logger.exception("modified-date finding failed for %s", url)
-        return None
+        return None, None
 
 
 def _bare(tree: lxml_html.HtmlElement, url: str, **options: Any):
@@ -429,19 +422,22 @@ def extract_article(
     profile=None,
     *,
     encoding: str | None = None,
+    content_language: str | None = None,
 ) -> Article:
     """Extract the article of one news page.
 
     ``html`` is the page as text or as the raw response bytes; for bytes, ``encoding`` is the
     charset announced by the server (treated like the HTTP header: the page's own declaration
     wins when the announced charset decodes badly).  ``profile`` (a site profile, or ``None``
-    for a generic site) supplies languages, time zone and a date selector.
+    for a generic site) supplies languages, time zone and a date selector. ``content_language``
+    is the response's Content-Language header: a page without a profile that declares no
+    language itself has its dates read in that one.
 
     Raises :class:`ExtractionError` (only) for empty bodies, non-HTML content and pages
     without article text.
     """
     try:
-        return _extract(html, url, fetched_at, profile, encoding)
+        return _extract(html, url, fetched_at, profile, encoding, content_language)
     except ExtractionError:
         raise
     except Exception as err:  # noqa: BLE001 - callers handle exactly one exception type
@@ -449,7 +445,8 @@ def extract_article(
         raise ExtractionError(f"extraction failed: {type(err).__name__}: {err}") from err
 
 
-def _extract(html, url: str, fetched_at: datetime | None, profile, encoding: str | None) -> Article:
+def _extract(html, url: str, fetched_at: datetime | None, profile, encoding: str | None,
+             content_language: str | None = None) -> Article:
     text = _to_text(html, encoding)
     tree = parse_html(text)
     if not "".join(tree.itertext()).strip():
@@ -457,8 +454,10 @@ def _extract(html, url: str, fetched_at: datetime | None, profile, encoding: str
     languages, timezone, selector = _profile_settings(profile)
     base = _base_url(tree, url)
 
-    # Dates first: trafilatura works on a copy, but the date finder must see the page as served.
-    date = _find_date(tree, url, languages, timezone, selector, fetched_at)
+    # Dates first: trafilatura works on a copy, but the date finder must see the page as served
+    # (before the no-break-space marking below rewrites its text, JSON-LD included).
+    date, modified_at = _find_dates(tree, url, languages, timezone, selector, fetched_at,
+                                    content_language)
 
     promote_photo_credits(tree)
     marked = _mark_nbsp(tree)
@@ -498,6 +497,6 @@ def _extract(html, url: str, fetched_at: datetime | None, profile, encoding: str
         published_raw=getattr(date, "raw", None),
         date_source=getattr(date, "source", None),
         tz_source=getattr(date, "tz_source", None) if getattr(date, "value", None) else None,
-        modified_at=_modified_at(tree, url, languages, timezone, date),
+        modified_at=modified_at,
         hreflang=hreflang,
     )

@@ -83,11 +83,15 @@ def load_classifier(name: str | None) -> Classifier | None:
     return pkgutil.resolve_name(name)
 
 
-def _content_type(headers: Mapping[str, str] | None) -> str | None:
+def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
     for key, value in (headers or {}).items():
-        if key.lower() == "content-type":
+        if key.lower() == name:
             return value
     return None
+
+
+def _content_type(headers: Mapping[str, str] | None) -> str | None:
+    return _header(headers, "content-type")
 
 
 def process_page(body: bytes, headers: Mapping[str, str] | None, url: str,
@@ -95,10 +99,11 @@ def process_page(body: bytes, headers: Mapping[str, str] | None, url: str,
                  classify: Classifier | str | None = None) -> PageResult:
     """The archive's record of one page (``url`` is the URL it was finally served from).
 
-    ``headers`` are the response headers (only ``content-type`` is read); ``profile`` the
-    site's :class:`crawler.profiles.SiteProfile` or None; ``site`` the name stored with the
-    record; ``classify`` an optional page classifier (a function or its dotted name): a
-    page it does not call ``"article"`` gives no article and the reason ``not an article``.
+    ``headers`` are the response headers (``content-type`` and ``content-language`` are
+    read); ``profile`` the site's :class:`crawler.profiles.SiteProfile` or None; ``site`` the
+    name stored with the record; ``classify`` an optional page classifier (a function or its
+    dotted name): a page it does not call ``"article"`` gives no article and the reason
+    ``not an article``.
     Never raises for a bad page: every failure comes back as ``error``.
     """
     # Imported here: trafilatura and dateparser take a second or more to import, and the
@@ -120,7 +125,8 @@ def process_page(body: bytes, headers: Mapping[str, str] | None, url: str,
                 result.error = f"{NOT_AN_ARTICLE}{result.kind}"
                 return result
         when = datetime.fromisoformat(fetched_at) if isinstance(fetched_at, str) and fetched_at else fetched_at
-        article = extract_article(text, url, fetched_at=when or None, profile=profile)
+        article = extract_article(text, url, fetched_at=when or None, profile=profile,
+                                  content_language=_header(headers, "content-language"))
         record = article.as_dict()
         # The stored url *is* the canonical one.
         record["url"] = article_url(url, record.pop("canonical_url"))
@@ -137,7 +143,9 @@ def process_page(body: bytes, headers: Mapping[str, str] | None, url: str,
 
 def process_fetched(page: FetchedPage, profile, classify: Classifier | str | None = None) -> PageResult:
     """:func:`process_page` for a :class:`FetchedPage` (the crawl's item)."""
-    headers = {"content-type": page.content_type} if page.content_type is not None else {}
+    headers = dict(page.headers or {})
+    if page.content_type is not None:
+        headers["content-type"] = page.content_type
     return process_page(page.body, headers,
                         page.final_url or page.url, page.fetched_at, profile, site=page.site,
                         classify=classify)

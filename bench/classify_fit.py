@@ -19,31 +19,98 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import numpy as np
 
 from bench import realworld
 
 
-def tuning_features(cache: Path | None = None) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """(features, is-article, feature names) of the tuning part, in sorted file order."""
+@dataclass
+class Tuning:
+    """The tuning part's measurements, in sorted file order."""
+
+    x: np.ndarray  # page_features, one column per name
+    y: np.ndarray  # 1 for an article
+    names: list[str]
+    words: list[set[str]]  # the words page_features collects
+    hosts: list[str]
+
+
+def tuning_features(cache: Path | None = None) -> Tuning:
     if cache is not None and cache.exists():
         data = np.load(cache, allow_pickle=False)
-        return data["x"], data["y"], [str(n) for n in data["names"]]
+        extra = json.loads(str(data["extra"]))
+        return Tuning(data["x"], data["y"], [str(n) for n in data["names"]],
+                      [set(w) for w in extra["words"]], extra["hosts"])
     from crawler.classify import _parse, page_features
 
     pages = [p for p in realworld.wcxb_pages() if p.part == "tuning"]
-    rows = []
+    rows, words = [], []
     for p in pages:
         tree = _parse(p.html)
-        rows.append(page_features(tree, p.url) if tree is not None else {})
+        bag: set[str] = set()
+        rows.append(page_features(tree, p.url, bag) if tree is not None else {})
+        words.append(bag)
     names = sorted({k for r in rows for k in r})
     x = np.array([[r.get(n, 0.0) for n in names] for r in rows])
     y = np.array([1.0 if p.truth["page_type"] == "article" else 0.0 for p in pages])
+    hosts = [(urlsplit(p.url).hostname or "").removeprefix("www.") for p in pages]
     if cache is not None:
-        np.savez(cache, x=x, y=y, names=np.array(names))
-    return x, y, names
+        extra = json.dumps({"words": [sorted(w) for w in words], "hosts": hosts})
+        np.savez(cache, x=x, y=y, names=np.array(names), extra=np.array(extra))
+    return Tuning(x, y, names, words, hosts)
+
+
+def fit_words(words: list[set[str]], hosts: list[str], y: np.ndarray, l2: float = 3.0,
+              min_hosts: int = 4) -> dict[str, float]:
+    """Logistic regression over the words seen on at least ``min_hosts`` sites (so that no
+    weight is one site's template); {"": bias, word: weight}."""
+    from scipy.optimize import minimize
+
+    seen: dict[str, set[str]] = defaultdict(set)
+    for bag, host in zip(words, hosts):
+        for w in bag:
+            seen[w].add(host)
+    vocab = sorted(w for w, where in seen.items() if len(where) >= min_hosts)
+    index = {w: i for i, w in enumerate(vocab)}
+    m = np.zeros((len(y), len(vocab) + 1))
+    m[:, 0] = 1.0
+    for row, bag in enumerate(words):
+        for w in bag:
+            if w in index:
+                m[row, index[w] + 1] = 1.0
+
+    def loss(w):
+        z = m @ w
+        p = 1 / (1 + np.exp(-z))
+        value = np.sum(np.logaddexp(0, z) - y * z) + 0.5 * l2 * np.sum(w[1:] ** 2)
+        grad = m.T @ (p - y)
+        grad[1:] += l2 * w[1:]
+        return value, grad
+
+    w = minimize(loss, np.zeros(m.shape[1]), jac=True, method="L-BFGS-B", options={"maxiter": 500}).x
+    model = {"": round(float(w[0]), 4)}
+    model.update({v: round(float(wt), 4) for v, wt in zip(vocab, w[1:]) if abs(wt) >= 0.005})
+    return model
+
+
+def score_words(model: dict[str, float], words: list[set[str]]) -> np.ndarray:
+    return np.array([model.get("", 0.0) + sum(model.get(w, 0.0) for w in bag) for bag in words])
+
+
+def oof_word_scores(words, hosts, y, folds=5, **params) -> np.ndarray:
+    """Word scores of each page from a regression fitted without its fold (index % folds)."""
+    fold = np.arange(len(y)) % folds
+    out = np.zeros(len(y))
+    for k in range(folds):
+        train = np.flatnonzero(fold != k)
+        model = fit_words([words[i] for i in train], [hosts[i] for i in train], y[train], **params)
+        out[fold == k] = score_words(model, [words[i] for i in np.flatnonzero(fold == k)])
+    return out
 
 
 class Booster:
@@ -151,13 +218,27 @@ class Booster:
         return z
 
 
-def cross_validate(x, y, folds=5, **params) -> np.ndarray:
-    """Out-of-fold article probabilities (fold = index % folds)."""
+def cross_validate(data: Tuning, folds=5, words: dict | None = None, **params) -> np.ndarray:
+    """Out-of-fold article probabilities (fold = index % folds).
+
+    With ``words`` (fit_words' parameters) the "words" column is stacked: within each
+    training part it holds out-of-fold word scores, on the held-back fold the scores of a
+    regression fitted on the whole training part, as the shipped model is built.
+    """
+    x, y = data.x.copy(), data.y
+    col = data.names.index("words")
     fold = np.arange(len(y)) % folds
     pred = np.zeros(len(y))
     for k in range(folds):
-        model = Booster(**params).fit(x[fold != k], y[fold != k])
-        pred[fold == k] = 1 / (1 + np.exp(-model.margin(x[fold == k])))
+        train, test = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
+        if words is None:
+            x[:, col] = 0.0
+        else:
+            tw, th = [data.words[i] for i in train], [data.hosts[i] for i in train]
+            x[train, col] = oof_word_scores(tw, th, y[train], **words)
+            x[test, col] = score_words(fit_words(tw, th, y[train], **words), [data.words[i] for i in test])
+        model = Booster(**params).fit(x[train], y[train])
+        pred[test] = 1 / (1 + np.exp(-model.margin(x[test])))
     return pred
 
 
@@ -176,6 +257,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-hess", type=float, default=1.0)
     parser.add_argument("--colsample", type=float, default=1.0)
     parser.add_argument("--subsample", type=float, default=1.0)
+    parser.add_argument("--l2", type=float, default=3.0, help="word regression's L2 weight")
+    parser.add_argument("--min-hosts", type=int, default=4, help="a word counts when seen on this many sites")
+    parser.add_argument("--no-words", action="store_true", help="no word regression")
     parser.add_argument("--drop", default="", help="comma-separated features to leave out")
     parser.add_argument("--threshold", type=float, default=0.5, help="threshold written with --write")
     parser.add_argument("--cache", type=Path, help="keep computed features in this .npz")
@@ -185,24 +269,35 @@ def main(argv: list[str] | None = None) -> int:
     if not realworld.available(realworld.WCXB):
         print(f"classify_fit: {realworld.WCXB} not found", file=sys.stderr)
         return 2
-    x, y, names = tuning_features(args.cache)
+    data = tuning_features(args.cache)
     drop = {d for d in args.drop.split(",") if d}
-    keep = [i for i, n in enumerate(names) if n not in drop]
-    x, names = x[:, keep], [names[i] for i in keep]
+    keep = [i for i, n in enumerate(data.names) if n not in drop]
+    data.x, data.names = data.x[:, keep], [data.names[i] for i in keep]
     params = dict(rounds=args.rounds, depth=args.depth, rate=args.rate, lam=args.lam,
                   min_hess=args.min_hess, colsample=args.colsample, subsample=args.subsample)
-    print(f"{len(y)} tuning pages ({int(y.sum())} articles), {len(names)} features, {params}")
+    words = None if args.no_words else {"l2": args.l2, "min_hosts": args.min_hosts}
+    print(f"{len(data.y)} tuning pages ({int(data.y.sum())} articles), {len(data.names)} features, "
+          f"{params}, words {words}")
     if not args.no_cv:
-        pred = cross_validate(x, y, **params)
-        for t in (0.3, 0.4, 0.5, 0.6, 0.7):
-            p, r = precision_recall(pred, y, t)
+        pred = cross_validate(data, words=words, **params)
+        for t in (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7):
+            p, r = precision_recall(pred, data.y, t)
             print(f"5-fold CV on tuning, threshold {t}: P {p:.3f} R {r:.3f}")
     if args.write:
-        model = Booster(**params).fit(x, y)
-        data = {"fitted_on": "wcxb-dev tuning part (sorted index % 5 != 4)", "rate": model.rate,
-                "depth": model.depth, "threshold": args.threshold, "trees": model.plain_trees(names)}
-        args.write.write_text(json.dumps(data, separators=(",", ":")) + "\n", encoding="utf-8")
-        print(f"wrote {len(model.trees)} trees to {args.write}")
+        col = data.names.index("words")
+        word_model = {}
+        if words is None:
+            data.x[:, col] = 0.0
+        else:
+            data.x[:, col] = oof_word_scores(data.words, data.hosts, data.y, **words)
+            word_model = fit_words(data.words, data.hosts, data.y, **words)
+        model = Booster(**params).fit(data.x, data.y)
+        out = {"fitted_on": "wcxb-dev tuning part (sorted index % 5 != 4)", "rate": model.rate,
+               "depth": model.depth, "threshold": args.threshold, "trees": model.plain_trees(data.names),
+               "words": word_model}
+        args.write.write_text(json.dumps(out, separators=(",", ":"), ensure_ascii=False) + "\n",
+                              encoding="utf-8")
+        print(f"wrote {len(model.trees)} trees and {len(word_model)} word weights to {args.write}")
     return 0
 
 

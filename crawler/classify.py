@@ -114,6 +114,28 @@ _CLASS_TOKENS = {
     "cls_breadcrumb": re.compile(r"breadcrumb"),
 }
 _CLASS_NAMES = tuple(_CLASS_TOKENS)
+# what a host's first label says the whole host serves
+_HOST_KIND = {
+    "host_forum": re.compile(r"^(?:forums?|community|communities|bbs|discuss|discussions?|answers|talk|boards?)\."),
+    "host_docs": re.compile(r"^(?:docs?|developers?|learn|help|support|wiki|kb|manual|api)\."),
+    "host_shop": re.compile(r"^(?:shop|store|buy|promotions?)\."),
+    "host_posts": re.compile(r"^(?:blogs?|news|press|magazine|journal|stories)\."),
+}
+_URL_FORUM_ANY = re.compile(r"forum|viewtopic|showthread|discussion|/threads?/|/topics?/|/t/|/s/|/r/|/questions?/",
+                            re.IGNORECASE)
+# Function words: a headline or slug written as a phrase has them, a name of a service or
+# product rarely does.
+_STOP_WORDS = frozenset(
+    "a an the of to for and or in on at with from by about into your you my our is are be can do does "
+    "how what why when which who vs versus will should best top tips ways guide ideas things "
+    "и в на для как что от по из о об или это почему зачем когда где чем".split())
+_TITLE_ASK = re.compile(r"^(?:how|what|why|when|which|who|can|should|is|are|do|does|как|что|почему|зачем|"
+                        r"когда|где)\b|\?", re.IGNORECASE)
+_TITLE_LIST = re.compile(r"^\W*\d+\b|\b(?:top|best|tips|ways|ideas|things|guide|vs\.?|versus|review|"
+                         r"compared|comparison|checklist|explained|lessons)\b", re.IGNORECASE)
+_TITLE_SERVICE = re.compile(r"\b(?:services?|solutions|company|contact|pricing|plans|shop|buy|sale|tuition|"
+                            r"courses?|programs?|certifications?|careers|about us|home|welcome|official|"
+                            r"products?|услуги|купить|магазин|цены?)\b", re.IGNORECASE)
 _BODY_CLASS = {
     "body_single": re.compile(r"single|post-template|article|postid-|node-type-article|blog-post"),
     "body_page": re.compile(r"\bpage\b|page-template|page-id-|home|front|archive|category|product|landing"),
@@ -124,6 +146,7 @@ _FURNITURE = {"nav", "header", "footer", "aside", "form", "select", "button"}
 _SKIP = {"script", "style", "noscript", "template", "svg", "iframe"}
 _WORD = re.compile(r"\w+")
 _SPLIT_SLUG = re.compile(r"[-_.]+")
+_URL_WORD = re.compile(r"[^\W_]+")
 _CARD_TAGS = {"div", "li", "article", "section", "tr", "a"}
 
 
@@ -165,8 +188,13 @@ def _words(text: str | None) -> int:
     return len(_WORD.findall(text or ""))
 
 
-def page_features(tree: etree._Element, url: str) -> dict[str, float]:
-    """The measurements :func:`classify_page` weighs, by name (all numbers)."""
+def page_features(tree: etree._Element, url: str, words: set[str] | None = None) -> dict[str, float]:
+    """The measurements :func:`classify_page` weighs, by name (all numbers).
+
+    ``words`` receives the page's words the model's word weights are for (class and id
+    names, title and URL words, schema.org types, meta names); ``"words"`` is their score.
+    """
+    words = set() if words is None else words
     types, ld_text = _ld_types(tree)
     head = tree.find("head")
     metas: dict[str, str] = {}
@@ -208,6 +236,8 @@ def page_features(tree: etree._Element, url: str) -> dict[str, float]:
             value = el.get(attr)
             if value:
                 for token in value.split():
+                    if len(token) <= 40:
+                        words.add("c:" + token.lower())
                     for i, n in enumerate(_token_hits(token)):
                         if n:
                             class_hits[i] += n
@@ -261,15 +291,15 @@ def page_features(tree: etree._Element, url: str) -> dict[str, float]:
             text = el.text_content()
             length = len(text.strip())
             p_chars += length
-            words = len(_WORD.findall(text))
-            if words:
-                p_words.append(words)
-            if words >= 25:
+            n_words = len(_WORD.findall(text))
+            if n_words:
+                p_words.append(n_words)
+            if n_words >= 25:
                 long_p += 1
                 sentences += text.count(". ") + 1
                 if chars_at_long_p < 0:
                     chars_at_long_p = total
-            elif words > 0:
+            elif n_words > 0:
                 short_p += 1
             parent = el.getparent()
             parent_p[parent] = parent_p.get(parent, 0) + length
@@ -348,7 +378,19 @@ def page_features(tree: etree._Element, url: str) -> dict[str, float]:
     dirs = {s.lower() for s in segments[:-1]}
     slug_words = len(_SPLIT_SLUG.split(last.rsplit(".", 1)[0])) if last else 0
     long_words = [w for w in p_words if w >= 25]
+    slug_tokens = [t.lower() for t in _SPLIT_SLUG.split(last.rsplit(".", 1)[0])] if last else []
+    title_tokens = [t.lower() for t in _WORD.findall(title)]
+    headline = (h1_el.text_content() if h1_el is not None else "") or title
+    host = (parts.hostname or "").lower()
+    if host.startswith("www."):
+        host = host[4:]
+    words.update("t:" + t for t in title_tokens if len(t) > 1)
+    words.update("u:" + ("#" if t.isdigit() else t) for t in _URL_WORD.findall(path.lower()))
+    words.update("ld:" + t for t in types)
+    words.update("m:" + k for k in metas if len(k) <= 40)
+    words.add("og:" + og)
     return {
+        "words": word_score(words),
         "ld_article": float(bool(types & _ARTICLE_TYPES)),
         "ld_product": float(bool(types & _PRODUCT_TYPES)),
         "ld_list": float(bool(types & _LIST_TYPES)),
@@ -442,6 +484,14 @@ def page_features(tree: etree._Element, url: str) -> dict[str, float]:
         "url_ext": float(bool(re.search(r"\.(?:s?html?|php|aspx?|jsp)$", last, re.IGNORECASE))),
         "url_slash": float(path.endswith("/")),
         **{name: float(bool(dirs & words)) for name, words in _URL_WORDS.items()},
+        **{name: float(bool(pattern.search(host))) for name, pattern in _HOST_KIND.items()},
+        "url_forum_any": float(bool(_URL_FORUM_ANY.search(path) or _URL_FORUM_ANY.search(parts.query))),
+        "slug_stop_words": float(min(sum(t in _STOP_WORDS for t in slug_tokens), 6)),
+        "title_stop_share": sum(t in _STOP_WORDS for t in title_tokens) / max(len(title_tokens), 1),
+        "title_ask": float(bool(_TITLE_ASK.search(headline.strip()))),
+        "title_list": float(bool(_TITLE_LIST.search(headline.strip()))),
+        "title_service": float(bool(_TITLE_SERVICE.search(title))),
+        "title_digits": float(bool(re.search(r"\d", title))),
     }
 
 
@@ -455,6 +505,20 @@ _THRESHOLD = 0.5
 def _model() -> tuple[float, list, float]:
     data = json.loads(resources.files("crawler").joinpath(_MODEL_FILE).read_text(encoding="utf-8"))
     return float(data["rate"]), data["trees"], float(data.get("threshold", _THRESHOLD))
+
+
+def word_score(words: set[str]) -> float:
+    """The model's word weights summed over a page's words (a logistic regression's margin)."""
+    weights = _words_model()
+    if not weights:
+        return 0.0
+    return weights.get("", 0.0) + sum(weights.get(w, 0.0) for w in words)
+
+
+@lru_cache(maxsize=1)
+def _words_model() -> dict[str, float]:
+    data = json.loads(resources.files("crawler").joinpath(_MODEL_FILE).read_text(encoding="utf-8"))
+    return data.get("words", {})
 
 
 def article_probability(features: dict[str, float]) -> float:

@@ -18,7 +18,7 @@ from datetime import datetime
 
 from crawler.dedup import content_hash
 from crawler.encoding import decode_html
-from crawler.extract import ExtractionError, extract_article
+from crawler.extract import ExtractionError, classify_page, extract_article_tree, parse_page
 from crawler.items import FetchedPage
 from crawler.urls import article_url
 
@@ -109,15 +109,24 @@ def process_page(body: bytes, headers: Mapping[str, str] | None, url: str,
     result = PageResult()
     try:
         text, result.encoding = decode_html(body, content_type)
+        # One parse serves the classifier and the extraction.
+        try:
+            tree, unparsed = parse_page(text), None
+        except ExtractionError as exc:
+            tree, unparsed = None, exc
         if classify is not None:
             if isinstance(classify, str):
                 classify = load_classifier(classify)
-            result.kind = classify(text, url)
+            # our own classifier reads the shared tree; any other gets the text it is typed for
+            shared = tree is not None and classify is classify_page
+            result.kind = classify_page(tree, url) if shared else classify(text, url)
             if result.kind != "article":
                 result.error = f"{NOT_AN_ARTICLE}{result.kind}"
                 return result
+        if unparsed is not None:
+            raise unparsed
         when = datetime.fromisoformat(fetched_at) if isinstance(fetched_at, str) and fetched_at else fetched_at
-        article = extract_article(text, url, fetched_at=when or None, profile=profile)
+        article = extract_article_tree(tree, url, fetched_at=when or None, profile=profile)
         record = article.as_dict()
         # The stored url *is* the canonical one.
         record["url"] = article_url(url, record.pop("canonical_url"))

@@ -70,6 +70,7 @@ def fit_words(words: list[set[str]], hosts: list[str], y: np.ndarray, l2: float 
     """Logistic regression over the words seen on at least ``min_hosts`` sites (so that no
     weight is one site's template); {"": bias, word: weight}."""
     from scipy.optimize import minimize
+    from scipy.sparse import csr_matrix
 
     seen: dict[str, set[str]] = defaultdict(set)
     for bag, host in zip(words, hosts):
@@ -77,12 +78,12 @@ def fit_words(words: list[set[str]], hosts: list[str], y: np.ndarray, l2: float 
             seen[w].add(host)
     vocab = sorted(w for w, where in seen.items() if len(where) >= min_hosts)
     index = {w: i for i, w in enumerate(vocab)}
-    m = np.zeros((len(y), len(vocab) + 1))
-    m[:, 0] = 1.0
+    rows, cols = [], []
     for row, bag in enumerate(words):
-        for w in bag:
-            if w in index:
-                m[row, index[w] + 1] = 1.0
+        for c in [0] + [index[w] + 1 for w in bag if w in index]:
+            rows.append(row)
+            cols.append(c)
+    m = csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(y), len(vocab) + 1))
 
     def loss(w):
         z = m @ w

@@ -66,12 +66,12 @@ _CTA = re.compile(r"contact us|get (?:a|your) (?:free )?(?:quote|estimate|demo)|
                   r"why choose|testimonials?|pricing|plans?\b|subscribe now")
 _ARTICLE_WORDS = re.compile(r"min(?:ute)?s? read|published|posted (?:on|by)|written by|updated on|"
                             r"share (?:this|on)|related (?:articles|posts|stories)|опубликовано|автор:")
+_REPLY_COUNT = re.compile(r"\b\d+\s+(?:comments?|replies|answers|posts|votes|points|ответов|комментари\w*)\b")
 _BY_NAME = re.compile(r"\b[Bb]y [A-Z][a-z]+ [A-Z]")
 _DOC_WORDS = re.compile(r"edit (?:this|on) (?:page|github)|on this page|table of contents|"
                         r"was this (?:page|article) helpful|next (?:page|chapter)|previous (?:page|chapter)")
 _FIRST_PERSON_SERVICE = re.compile(r"\b(?:we offer|we provide|our (?:clients|customers|experts|mission)|"
                                    r"contact (?:us|our)|call us|free quote|years of experience)\b")
-_BYLINE = re.compile(r"author|byline|posted-by|writer|автор", re.IGNORECASE)
 _URL_DATE = re.compile(r"/(?:19|20)\d{2}[/-](?:0?[1-9]|1[0-2])(?:[/-](?:0?[1-9]|[12]\d|3[01]))?/")
 _URL_LIST = re.compile(r"/(?:tags?|category|categories|topics?|section|rubric|archive|search|page|"
                        r"authors?|news|blog|articles?|stories|collections?|shop|products?)/?$",
@@ -112,8 +112,10 @@ _CLASS_TOKENS = {
     "cls_related": re.compile(r"related|recommend|more-from|read-more|also"),
     "cls_date": re.compile(r"date|time|published|posted|meta"),
     "cls_breadcrumb": re.compile(r"breadcrumb"),
+    "cls_byline": re.compile(r"author|byline|posted-by|writer|автор"),
 }
 _CLASS_NAMES = tuple(_CLASS_TOKENS)
+_ANY_CLASS_TOKEN = re.compile("|".join(f"(?:{p.pattern})" for p in _CLASS_TOKENS.values()))
 # what a host's first label says the whole host serves
 _HOST_KIND = {
     "host_forum": re.compile(r"^(?:forums?|community|communities|bbs|discuss|discussions?|answers|talk|boards?)\."),
@@ -151,10 +153,30 @@ _CARD_TAGS = {"div", "li", "article", "section", "tr", "a"}
 
 
 @lru_cache(maxsize=65536)
-def _token_hits(token: str) -> tuple[int, ...]:
-    """How often each class-name pattern matches in one class/id token (cached across pages)."""
+def _token_hits(token: str) -> tuple[tuple[int, int], ...]:
+    """(pattern index, matches) of the class-name patterns found in one class/id token,
+    cached across pages (templates repeat their names)."""
     token = token.lower()
-    return tuple(len(_CLASS_TOKENS[name].findall(token)) for name in _CLASS_NAMES)
+    if not _ANY_CLASS_TOKEN.search(token):
+        return ()
+    counts = ((i, len(_CLASS_TOKENS[name].findall(token))) for i, name in enumerate(_CLASS_NAMES))
+    return tuple((i, n) for i, n in counts if n)
+
+
+_YEAR = re.compile(r"(?<!\d)\d{4}(?!\d)")
+
+
+def _count_dates(text: str) -> int:
+    """Matches of _DATE_TEXT in lowercased text, searched only around four-digit numbers
+    (every form it knows has one), which is most of its cost saved on long pages."""
+    spans: list[list[int]] = []
+    for m in _YEAR.finditer(text):
+        start, end = max(0, m.start() - 30), m.end() + 7
+        if spans and start <= spans[-1][1]:
+            spans[-1][1] = end
+        else:
+            spans.append([start, end])
+    return sum(len(_DATE_TEXT.findall(text, start, end)) for start, end in spans)
 
 
 def _ld_types(tree: etree._Element) -> tuple[set[str], str]:
@@ -238,9 +260,8 @@ def page_features(tree: etree._Element, url: str, words: set[str] | None = None)
                 for token in value.split():
                     if len(token) <= 40:
                         words.add("c:" + token.lower())
-                    for i, n in enumerate(_token_hits(token)):
-                        if n:
-                            class_hits[i] += n
+                    for i, n in _token_hits(token):
+                        class_hits[i] += n
         if tag == "a":
             n_links += 1
             in_link = True
@@ -364,12 +385,12 @@ def page_features(tree: etree._Element, url: str, words: set[str] | None = None)
     class_counts = dict(zip(_CLASS_NAMES, class_hits))
     body_class = (body.get("class") or "").lower()
 
-    byline = 1.0 if tree.xpath("//*[@rel='author']|//meta[@name='author' or @property='article:author']") \
-        or any(_BYLINE.search(el.get("class") or "") for el in body.iter("div", "span", "p", "a")) else 0.0
+    byline = 1.0 if class_counts["cls_byline"] or tree.xpath(
+        "//*[@rel='author']|//meta[@name='author' or @property='article:author']") else 0.0
     visible = max(total, 1)
     raw_text = (body.text_content() if len(tree) else "")[:_TEXT_SCAN]
     low_text = raw_text.lower()
-    n_dates = len(_DATE_TEXT.findall(low_text))
+    n_dates = _count_dates(low_text)
     main_block = max(parent_p.values()) if parent_p else 0
     parts = urlsplit(url)
     path = parts.path or "/"
@@ -460,6 +481,7 @@ def page_features(tree: etree._Element, url: str, words: set[str] | None = None)
         "cart": float(bool(_CART.search(low_text))),
         "forum_words": _log(len(_FORUM.findall(low_text))),
         "cta": _log(len(_CTA.findall(low_text))),
+        "reply_counts": _log(len(_REPLY_COUNT.findall(low_text))),
         "service_words": _log(len(_FIRST_PERSON_SERVICE.findall(low_text))),
         "article_words": _log(len(_ARTICLE_WORDS.findall(low_text)) + len(_BY_NAME.findall(raw_text))),
         "doc_words": _log(len(_DOC_WORDS.findall(low_text))),

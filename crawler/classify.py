@@ -1,13 +1,19 @@
 """Is a fetched page an article? Decided from the page itself.
 
-:func:`classify_page` reads what a page says about itself (schema.org types in JSON-LD and
-microdata, ``og:type``, a published-time meta) and how it is built (a dated headline over
-paragraphs of running text, or many short linked teasers; text and link density; prices,
-reply counts, code blocks; the shape of its URL) and weighs them with gradient-boosted trees
-(crawler/classify_model.json) fitted on the tuning part of a labelled benchmark of real pages
-(bench/classify_quality.py, bench/README-classify.md). It needs no trafilatura or
-dateparser (one lxml parse, one pass over the elements, a few regular expressions over the
-first part of the text), since the crawl runs it on every candidate page it discovers.
+:func:`classify_page` reads what a page says about itself (schema.org types and keys in
+JSON-LD and microdata, ``og:type``, published-time metas, AMP and ``rel=next`` links) and
+how it is built (a dated headline over paragraphs of running text, or many repeated teaser
+blocks; text and link density; paragraph lengths; the share of navigation; prices, carts,
+reply counts, forms, code blocks; the words templates name their parts with; the shape and
+words of its URL and title) and weighs them with gradient-boosted trees, one of whose inputs
+is a logistic regression over the page's words (class and id names, title and URL words,
+schema.org types, meta names; only words seen on several sites of the benchmark). Both are
+in crawler/classify_model.json, fitted by bench/classify_fit.py on the tuning part of a
+labelled benchmark of real pages (bench/README-classify.md) and evaluated here in plain
+Python. It needs no trafilatura or dateparser: one lxml tree (shared with the extraction
+by :func:`crawler.page.process_page`), one pass over its elements, a few regular
+expressions over the first part of the lowercased text, since the crawl runs it on every
+candidate page it discovers.
 
 Answers: ``"article"``; otherwise the kind of page, for the crawl's bookkeeping:
 ``"listing"`` (teasers of other pages: a section front, an archive day, search results),
@@ -524,8 +530,12 @@ _THRESHOLD = 0.5
 
 
 @lru_cache(maxsize=1)
+def _model_data() -> dict:
+    return json.loads(resources.files("crawler").joinpath(_MODEL_FILE).read_text(encoding="utf-8"))
+
+
 def _model() -> tuple[float, list, float]:
-    data = json.loads(resources.files("crawler").joinpath(_MODEL_FILE).read_text(encoding="utf-8"))
+    data = _model_data()
     return float(data["rate"]), data["trees"], float(data.get("threshold", _THRESHOLD))
 
 
@@ -537,10 +547,8 @@ def word_score(words: set[str]) -> float:
     return weights.get("", 0.0) + sum(weights.get(w, 0.0) for w in words)
 
 
-@lru_cache(maxsize=1)
 def _words_model() -> dict[str, float]:
-    data = json.loads(resources.files("crawler").joinpath(_MODEL_FILE).read_text(encoding="utf-8"))
-    return data.get("words", {})
+    return _model_data().get("words", {})
 
 
 def article_probability(features: dict[str, float]) -> float:
@@ -558,9 +566,9 @@ def article_probability(features: dict[str, float]) -> float:
 def _kind(f: dict[str, float]) -> str:
     if f["ld_product"] or f["og_product"] or f["cart"] or f["url_product"]:
         return "product"
-    if f["ld_forum"] or f["url_forum"]:
+    if f["ld_forum"] or f["url_forum"] or f["host_forum"]:
         return "forum"
-    if f["ld_doc"] or f["url_doc"] or f["pre"] > 1.5:
+    if f["ld_doc"] or f["url_doc"] or f["host_docs"] or f["pre"] > 1.5:
         return "documentation"
     if f["ld_list"] or f["heading_links"] > 1.6 or f["articles"] > 1.6 or f["link_density"] > 0.5:
         return "listing"

@@ -464,6 +464,7 @@ def page_features(tree: etree._Element, url: str, words: set[str] | None = None)
         "li_share": li_chars / visible,
         "chars_per_element": _log(visible / max(n_elements, 1)),
         "text_chars": _log(visible) / 10,
+        "text_total": float(total),
         "links": _log(n_links),
         "links_per_kchar": n_links / (visible / 1000 + 1),
         "li": _log(n_li),
@@ -527,6 +528,10 @@ def page_features(tree: etree._Element, url: str, words: set[str] | None = None)
 # part of wcxb-dev; each tree is [feature, threshold, left, right] or a leaf value.
 _MODEL_FILE = "classify_model.json"
 _THRESHOLD = 0.5
+# Below this much visible text a page is no article whatever the trees say: the benchmark
+# they were fitted on has next to no article that small, so they never learned such pages
+# (a bare section front of a few teasers scored as an article).
+MIN_ARTICLE_CHARS = 600
 
 
 @lru_cache(maxsize=1)
@@ -603,6 +608,6 @@ def classify_page(html: str | bytes | etree._Element, url: str) -> str:
         features = page_features(tree, url)
     except Exception:  # noqa: BLE001 - an odd page must not stop the crawl
         return "other"
-    if article_probability(features) >= _model()[2]:
+    if features["text_total"] >= MIN_ARTICLE_CHARS and article_probability(features) >= _model()[2]:
         return "article"
     return _kind(features)

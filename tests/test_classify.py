@@ -238,3 +238,16 @@ def test_process_page_unparseable_candidate_is_no_article():
     assert result.article is None and result.error.startswith(NOT_AN_ARTICLE)
     plain = process_page(b"plain words without markup", {"content-type": "text/html"}, ARTICLE_URL, None, None)
     assert plain.error.startswith("extraction: not HTML")
+
+
+def test_small_section_front_is_not_an_article():
+    # a bare section of four dated teasers: too little text for any article
+    items = "".join(f"<li><a href='/world/asia/n{i}.html'>Заголовок заметки номер {i} о жизни региона</a> "
+                    f"<time datetime='2025-09-1{i}T06:20:00+00:00'>1{i} сентября 2025 г. 11:20</time></li>"
+                    for i in range(4))
+    html = (f"<html lang='ru'><head><title>Раздел Азия</title><meta property='og:type' content='website'></head>"
+            f"<body><header><ul class='menu'><li><a href='/'>Главная</a></li></ul></header><main>"
+            f"<h1>Раздел Азия</h1><ul class='news-list'>{items}</ul></main><footer>© 2025</footer></body></html>")
+    features = page_features(parse_html(html), "https://obzor.example.kz/world/asia/central/")
+    assert features["text_total"] < 600
+    assert classify_page(html, "https://obzor.example.kz/world/asia/central/") != "article"

@@ -608,6 +608,11 @@ def classify_page(html: str | bytes | etree._Element, url: str) -> str:
         features = page_features(tree, url)
     except Exception:  # noqa: BLE001 - an odd page must not stop the crawl
         return "other"
-    if features["text_total"] >= MIN_ARTICLE_CHARS and article_probability(features) >= _model()[2]:
-        return "article"
+    if article_probability(features) >= _model()[2]:
+        if features["text_total"] >= MIN_ARTICLE_CHARS:
+            return "article"
+        if features["one_date"]:
+            # shaped like an article, one date, too little text to be sure: a doubtful
+            # brief, which the crawl still takes when its URL has the site's article shape
+            return "other"
     return _kind(features)

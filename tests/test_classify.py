@@ -251,3 +251,15 @@ def test_small_section_front_is_not_an_article():
     features = page_features(parse_html(html), "https://obzor.example.kz/world/asia/central/")
     assert features["text_total"] < 600
     assert classify_page(html, "https://obzor.example.kz/world/asia/central/") != "article"
+
+
+def test_one_sentence_brief_is_doubtful_not_a_listing():
+    # shaped like a story (headline, its date, a sentence) but too short to be sure: "other",
+    # which the crawl takes when the URL has the shape of the site's confirmed articles
+    html = ("<html lang='ru'><head><title>Коротко</title></head><body><main><article>"
+            "<h1>В Таразе открыли новый сквер</h1><time datetime='2025-09-12T10:00:00+05:00'>"
+            "12 сентября 2025 г. 10:00</time><p>В Таразе после реконструкции открыли сквер у "
+            "городского дворца культуры, сообщили в акимате.</p></article></main></body></html>")
+    url = "https://vestnik.example.kz/news/view.php?id=1201"
+    assert page_features(parse_html(html), url)["text_total"] < 600
+    assert classify_page(html, url) == "other"

@@ -528,10 +528,11 @@ def page_features(tree: etree._Element, url: str, words: set[str] | None = None)
 # part of wcxb-dev; each tree is [feature, threshold, left, right] or a leaf value.
 _MODEL_FILE = "classify_model.json"
 _THRESHOLD = 0.5
-# Below this much visible text a page is no article whatever the trees say: the benchmark
-# they were fitted on has next to no article that small, so they never learned such pages
-# (a bare section front of a few teasers scored as an article).
-MIN_ARTICLE_CHARS = 600
+# Below this much visible text the trees do not judge: the benchmark they were fitted on
+# has next to no article that small, so they never learned such pages (they called bare
+# section fronts of a few teasers articles, and three-paragraph news briefs not). There a
+# page is an article when it is built like one: a dated headline over unlinked paragraphs.
+SMALL_PAGE_CHARS = 1000
 
 
 @lru_cache(maxsize=1)
@@ -608,11 +609,20 @@ def classify_page(html: str | bytes | etree._Element, url: str) -> str:
         features = page_features(tree, url)
     except Exception:  # noqa: BLE001 - an odd page must not stop the crawl
         return "other"
-    if article_probability(features) >= _model()[2]:
-        if features["text_total"] >= MIN_ARTICLE_CHARS:
-            return "article"
-        if features["one_date"]:
-            # shaped like an article, one date, too little text to be sure: a doubtful
-            # brief, which the crawl still takes when its URL has the site's article shape
-            return "other"
+    if features["text_total"] >= SMALL_PAGE_CHARS:
+        return "article" if article_probability(features) >= _model()[2] else _kind(features)
+    if _small_article(features):
+        return "article"
+    if features["one_date"] and article_probability(features) >= _model()[2]:
+        # shaped like an article, one date, too little text to be sure: a doubtful brief,
+        # which the crawl still takes when its URL has the shape of the site's articles
+        return "other"
     return _kind(features)
+
+
+def _small_article(f: dict[str, float]) -> bool:
+    """A small page built like a news brief: one dated headline over two or more paragraphs
+    of unlinked text, nothing of a shop."""
+    paragraphs = math.expm1(f["short_p"]) + math.expm1(f["long_p"])
+    return bool(f["dated_h1"] and f["h1"] == 1 and paragraphs >= 1.5 and f["link_density"] < 0.35
+                and f["p_link_density"] < 0.1 and not (f["cart"] or f["ld_product"] or f["og_product"]))

@@ -33,7 +33,9 @@ __all__ = [
     "ExtractionError",
     "classify_page",
     "extract_article",
+    "extract_article_tree",
     "parse_html",
+    "parse_page",
     "paragraphs_from_text",
     "promote_photo_credits",
 ]
@@ -436,8 +438,29 @@ def extract_article(
     Raises :class:`ExtractionError` (only) for empty bodies, non-HTML content and pages
     without article text.
     """
+    return _guarded(url, lambda: _extract_tree(parse_page(html, encoding=encoding), url, fetched_at, profile,
+                                               content_language))
+
+
+def parse_page(html: str | bytes, *, encoding: str | None = None) -> lxml_html.HtmlElement:
+    """The page as :func:`extract_article` reads it: checked, decoded and parsed once, so that
+    :func:`classify_page` and :func:`extract_article_tree` can share the one tree.
+
+    Raises :class:`ExtractionError` for empty bodies and non-HTML content.
+    """
+    return parse_html(_to_text(html, encoding))
+
+
+def extract_article_tree(tree: lxml_html.HtmlElement, url: str, fetched_at: datetime | None = None,
+                         profile=None, *, content_language: str | None = None) -> Article:
+    """:func:`extract_article` on a tree from :func:`parse_page`; the tree is changed (photo
+    credits, no-break spaces), so classify it first and do not extract it twice."""
+    return _guarded(url, lambda: _extract_tree(tree, url, fetched_at, profile, content_language))
+
+
+def _guarded(url: str, work) -> Article:
     try:
-        return _extract(html, url, fetched_at, profile, encoding, content_language)
+        return work()
     except ExtractionError:
         raise
     except Exception as err:  # noqa: BLE001 - callers handle exactly one exception type
@@ -445,10 +468,8 @@ def extract_article(
         raise ExtractionError(f"extraction failed: {type(err).__name__}: {err}") from err
 
 
-def _extract(html, url: str, fetched_at: datetime | None, profile, encoding: str | None,
-             content_language: str | None = None) -> Article:
-    text = _to_text(html, encoding)
-    tree = parse_html(text)
+def _extract_tree(tree, url: str, fetched_at: datetime | None, profile,
+                  content_language: str | None = None) -> Article:
     if not "".join(tree.itertext()).strip():
         raise ExtractionError("empty body: the page has no text")
     languages, timezone, selector = _profile_settings(profile)

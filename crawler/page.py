@@ -108,7 +108,7 @@ def process_page(body: bytes, headers: Mapping[str, str] | None, url: str,
     """
     # Imported here: trafilatura and dateparser take a second or more to import, and the
     # crawl process, whose workers extract, never needs them.
-    from crawler.extract import ExtractionError, extract_article
+    from crawler.extract import ExtractionError, classify_page, extract_article_tree, parse_page
 
     content_type = _content_type(headers)
     problem = content_problem(body, content_type)
@@ -117,16 +117,25 @@ def process_page(body: bytes, headers: Mapping[str, str] | None, url: str,
     result = PageResult()
     try:
         text, result.encoding = decode_html(body, content_type)
+        # One parse serves the classifier and the extraction.
+        try:
+            tree, unparsed = parse_page(text), None
+        except ExtractionError as exc:
+            tree, unparsed = None, exc
         if classify is not None:
             if isinstance(classify, str):
                 classify = load_classifier(classify)
-            result.kind = classify(text, url)
+            # our own classifier reads the shared tree; any other gets the text it is typed for
+            shared = tree is not None and classify is classify_page
+            result.kind = classify_page(tree, url) if shared else classify(text, url)
             if result.kind != "article":
                 result.error = f"{NOT_AN_ARTICLE}{result.kind}"
                 return result
+        if unparsed is not None:
+            raise unparsed
         when = datetime.fromisoformat(fetched_at) if isinstance(fetched_at, str) and fetched_at else fetched_at
-        article = extract_article(text, url, fetched_at=when or None, profile=profile,
-                                  content_language=_header(headers, "content-language"))
+        article = extract_article_tree(tree, url, fetched_at=when or None, profile=profile,
+                                       content_language=_header(headers, "content-language"))
         record = article.as_dict()
         # The stored url *is* the canonical one.
         record["url"] = article_url(url, record.pop("canonical_url"))

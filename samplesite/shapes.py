@@ -233,6 +233,10 @@ class ListingSite(ShapeSite):
         start = datetime(2025, 9, 12, 18, 40)
         for i, (title, paras, when) in enumerate(_stories(self.seed, self.n, "ru", start)):
             path = f"/news/view.php?id={self.first_id - i}"
+            if i == self.n - 1:
+                # the oldest story is a one-sentence brief: too little text for the page
+                # classifier, taken by its URL's shape like the site's confirmed articles
+                paras = [paras[0].split(". ")[0].rstrip(".") + "."]
             self.pieces[path] = Piece(path, title, paras, when, "ru", timefmt.ru_visible(when),
                                       modified=when.astimezone(timezone.utc))
 

@@ -25,6 +25,7 @@ from crawler.dates import find_dates
 from crawler.encoding import decode_html
 from crawler.language import detect_language, normalize_lang
 from crawler.profiles import DEFAULT_LANGUAGES, DEFAULT_TIMEZONE
+from crawler.text_merge import widen_with_recall
 
 logger = logging.getLogger(__name__)
 
@@ -397,11 +398,12 @@ def _bare(tree: lxml_html.HtmlElement, url: str, **options: Any):
 
 
 def _main_text(tree: lxml_html.HtmlElement, url: str):
-    """trafilatura's document (for metadata) and the article text.
+    """trafilatura's document (for metadata), the article text and recall mode's text.
 
     Precision mode measured best on the real-page benchmark (bench/README-extraction.md), but
     it skips trafilatura's own rescue of short results; so a short precision result is
-    checked against balanced mode and replaced when balanced finds much more text.
+    checked against balanced mode and replaced when balanced finds much more text.  Recall
+    mode (fast: no external fallbacks, no metadata) runs too, for crawler.text_merge.
     """
     doc = _bare(tree, url, with_metadata=True, favor_precision=True, date_extraction_params=_CHEAP_DATES)
     text = (doc.text or "").strip() if doc is not None else ""
@@ -412,9 +414,15 @@ def _main_text(tree: lxml_html.HtmlElement, url: str):
             logger.debug("precision text %d chars, balanced %d: using balanced", len(text), len(balanced_text))
             text = balanced_text
             doc = doc if doc is not None else balanced
-    if doc is None or not text:
+    try:
+        recall = _bare(tree, url, with_metadata=False, favor_recall=True, fast=True)
+    except ExtractionError as err:  # the precision text stands on its own
+        logger.debug("recall-mode run failed for %s: %s", url, err)
+        recall = None
+    recall_text = (recall.text or "").strip() if recall is not None else ""
+    if doc is None or not (text or recall_text):
         raise ExtractionError("no article text found")
-    return doc, text
+    return doc, text, recall_text
 
 
 def extract_article(
@@ -482,14 +490,15 @@ def _extract_tree(tree, url: str, fetched_at: datetime | None, profile,
 
     promote_photo_credits(tree)
     marked = _mark_nbsp(tree)
-    doc, main_text = _main_text(tree, url)
+    doc, main_text, recall_text = _main_text(tree, url)
     if marked:
         main_text = _unmark(main_text)
+        recall_text = _unmark(recall_text)
         for name in ("title", "author", "description", "categories", "tags"):
             if hasattr(doc, name):
                 setattr(doc, name, _unmark(getattr(doc, name)))
     title = _clean_meta(doc.title)
-    paras = paragraphs_from_text(main_text, title)
+    paras = widen_with_recall(paragraphs_from_text(main_text, title), paragraphs_from_text(recall_text, title))
     if not paras:
         raise ExtractionError("no article text found besides the title")
     if not any(_reads_like_sentence(p) for p in paras):

@@ -2,7 +2,8 @@
 
 The page is decoded (:mod:`crawler.encoding`), parsed once with lxml, given to
 :func:`crawler.dates.find_dates` (first: trafilatura may modify trees) and to
-trafilatura's ``bare_extraction`` for the main text and metadata.  Link-level metadata
+trafilatura's ``bare_extraction`` for the main text and metadata (precision mode, widened with
+recall mode's paragraphs inside it: :mod:`crawler.text_merge`).  Link-level metadata
 (canonical, hreflang) is read from the same tree.
 """
 

@@ -9,12 +9,17 @@ milliseconds and shares those pages with its siblings instead of holding its own
 from __future__ import annotations
 
 import logging
+import os
 
 from crawler.archive_prep import extract_and_prepare
 from crawler.dates import parse_date_text
 from crawler.items import FetchedPage
 
 logger = logging.getLogger(__name__)
+
+# The fork server leaves the crawl's process group for the reason its workers do
+# (crawler/workers.py): a group-wide SIGTERM must not take it down while the crawl drains.
+os.setpgrp()
 
 _PAGE = """<html lang="ru"><head><title>Проверка</title>
 <meta property="article:published_time" content="2024-04-18T10:15:00+05:00"></head>

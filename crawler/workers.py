@@ -67,6 +67,10 @@ def describe_exit(code: int | None) -> str:
 
 def _init_worker(started, log_queue, log_level: int) -> None:
     """Run by pebble in every worker as it starts: report it, send its logs to the parent."""
+    # Its own process group: a signal sent to the whole group the crawl runs in (`timeout`,
+    # Ctrl-C on a terminal) reaches the crawl process alone, which lets the pages in hand
+    # finish. The pool still stops its workers by their pids.
+    os.setpgrp()
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)

@@ -687,3 +687,27 @@ def test_410_marks_a_stored_article_withdrawn_and_keeps_it(tmp_path):
     runner.invoke(cli, ["export", "--db", str(db), "--format", "jsonl", "--out", str(default)])
     assert default.read_text() == (tmp_path / "include.jsonl").read_text()
     assert integrity(db) == "ok"
+
+
+def test_a_signal_to_the_whole_process_group_lets_the_workers_finish(tmp_path, big_site):
+    """`timeout` and Ctrl-C signal every process of the group, the extraction workers too:
+    the pages in hand must still be extracted and stored, with no worker traceback."""
+    db = tmp_path / "archive.db"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "crawler", "crawl", "kazpravda", "--base-url", big_site.url + "/", "--db", str(db),
+         "-q", "--set", "AUTOTHROTTLE_ENABLED=false", "--set", "DOWNLOAD_DELAY=0.15",
+         "--set", "CONCURRENT_REQUESTS_PER_DOMAIN=2", "--set", "EXTRACTION_WORKERS=2"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    _wait_for_pages(db, proc, 3)
+    os.killpg(proc.pid, signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == EXIT_INTERRUPTED, err[-3000:]
+    assert "Traceback" not in err and "BrokenProcessPool" not in err, err[-3000:]
+    assert one_line(err) == "crawler: crawl 1 stopped by SIGTERM; recorded as interrupted"
+    rows = crawl_rows(db)
+    assert rows[0]["status"] == "interrupted"
+    with ro(db) as conn:
+        lost = conn.execute("SELECT url, error FROM pages WHERE error LIKE '%crash%' OR error LIKE '%Broken%'"
+                            " OR error LIKE '%killed%'").fetchall()
+    assert lost == []
+    assert integrity(db) == "ok"

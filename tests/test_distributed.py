@@ -152,7 +152,7 @@ def test_redis_stopped_and_restarted_mid_crawl(redis_server, tmp_path):
 
 
 def test_worker_stops_on_sigterm_and_hands_back_its_leases(redis_server, tmp_path):
-    site = MutableSite(stories(40), chunk=20, article_delay=0.05)
+    site = MutableSite(stories(40), chunk=20, article_delay=0.3)
     try:
         db = tmp_path / "dist.db"
         log = tmp_path / "dist.log"

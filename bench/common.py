@@ -55,6 +55,11 @@ def _ppids() -> dict[int, int]:
     return out
 
 
+def children_of(pid: int) -> list[int]:
+    """The processes whose parent is ``pid``, now."""
+    return [child for child, parent in _ppids().items() if parent == pid]
+
+
 def descendants(root: int, ppids: dict[int, int] | None = None) -> set[int]:
     ppids = _ppids() if ppids is None else ppids
     children: dict[int, list[int]] = {}

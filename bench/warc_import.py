@@ -47,7 +47,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench.common import PYTHON, ROOT, Run, SiteProcess, become_subreaper, mb, med, measure, save_json
+from bench.common import PYTHON, ROOT, Run, SiteProcess, become_subreaper, children_of, mb, med, measure, save_json
 
 OUT = ROOT / "bench" / "out"
 FAST = ["--set", "AUTOTHROTTLE_ENABLED=false", "--set", "DOWNLOAD_DELAY=0",
@@ -159,20 +159,14 @@ def _interrupt_at(deadline: float | None, label: str, cmd_word: str) -> threadin
         return None
 
     def fire() -> None:
-        me = os.getpid()
-        for entry in os.scandir("/proc"):
-            if not entry.name.isdigit():
-                continue
+        for pid in children_of(os.getpid()):
             try:
-                with open(f"/proc/{entry.name}/stat", "rb") as f:
-                    stat = f.read()
-                cmdline = Path(f"/proc/{entry.name}/cmdline").read_bytes().split(b"\0")
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
             except OSError:
                 continue
-            ppid = int(stat[stat.rindex(b")") + 2:].split()[1])
-            if ppid == me and cmd_word.encode() in cmdline:
-                print(f"  {label}: deadline reached, SIGINT to {entry.name}", flush=True)
-                os.kill(int(entry.name), signal.SIGINT)
+            if cmd_word.encode() in cmdline:
+                print(f"  {label}: deadline reached, SIGINT to {pid}", flush=True)
+                os.kill(pid, signal.SIGINT)
 
     timer = threading.Timer(max(0.0, deadline - time.time()), fire)
     timer.daemon = True

@@ -90,10 +90,6 @@ def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
     return None
 
 
-def _content_type(headers: Mapping[str, str] | None) -> str | None:
-    return _header(headers, "content-type")
-
-
 def process_page(body: bytes, headers: Mapping[str, str] | None, url: str,
                  fetched_at: str | datetime | None, profile, *, site: str | None = None,
                  classify: Classifier | str | None = None) -> PageResult:
@@ -110,7 +106,7 @@ def process_page(body: bytes, headers: Mapping[str, str] | None, url: str,
     # crawl process, whose workers extract, never needs them.
     from crawler.extract import ExtractionError, classify_page, extract_article_tree, parse_page
 
-    content_type = _content_type(headers)
+    content_type = _header(headers, "content-type")
     problem = content_problem(body, content_type)
     if problem:
         return PageResult(error=problem)

@@ -61,6 +61,9 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.scope.ScopeMiddleware": 50,
     # Above every response-side middleware: sees bodies before decompression (see the module).
     "crawler.warc_capture.WarcCaptureMiddleware": 890,
+    # Scrapy's, reading a page's first 16 KB for its meta refresh instead of decoding it all.
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.meta_refresh.HeadMetaRefreshMiddleware": 580,
 }
 # The profiles' DOWNLOAD_DELAY / CONCURRENT_REQUESTS_PER_DOMAIN become DOWNLOAD_SLOTS entries.
 ADDONS = {

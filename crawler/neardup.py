@@ -18,6 +18,7 @@ that merely share templates out of the verification step.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import math
@@ -214,8 +215,10 @@ class NearDupIndexer:
         return done
 
 
+@functools.lru_cache(maxsize=4096)
 def _canonical(url: str) -> str:
     # hreflang hrefs are written by hand in templates: tracking parameters, upper-case hosts.
+    # Cached: each page of a set of editions names all of them, and is itself named.
     try:
         return normalize_url(url)
     except Exception:  # noqa: BLE001 - an unparseable alternate simply does not match

@@ -138,6 +138,10 @@ NEARDUP_THRESHOLD = DEFAULT_THRESHOLD
 # yields one item: Scrapy's default of 100 costs crawl-process CPU for nothing
 # (bench/README-crawl.md).
 CONCURRENT_ITEMS = 4
+# Scrapy's check of callbacks for generators that return a value caches by bound method,
+# which is made anew for every response: it read the callback's source and parsed it again
+# on every page. tests/test_crawl_overhead.py makes the same check on the spider once.
+WARN_ON_GENERATOR_RETURN_VALUE = False
 
 # Extraction runs in worker processes so it neither blocks the reactor nor stays on one core.
 EXTRACTION_WORKERS = None  # None: one per usable core; 0: extract in the crawl process

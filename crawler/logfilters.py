@@ -8,7 +8,9 @@ WARNING. The traceback stays available at ``--log-level DEBUG`` and in ``--log-f
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 
 ONE_LINE_LOGGERS = ("scrapy.downloadermiddlewares.robotstxt",)
 
@@ -35,3 +37,23 @@ def install(log_level: str, log_file: str | None) -> None:
         log = logging.getLogger(name)
         if not any(isinstance(f, OneLineFailure) for f in log.filters):
             log.addFilter(OneLineFailure())
+
+
+@contextlib.contextmanager
+def only_shown_records() -> Iterator[None]:
+    """Within it, log calls below every root handler's level make no record at all.
+
+    Scrapy leaves the root logger at NOTSET and gives its handler the LOG_LEVEL, so each
+    debug line (several a page: "Crawled", "Scraped from", "article ... new") is built as a
+    record, then dropped by the handler. The root level is raised to the lowest handler
+    level; any handler that takes everything (pytest's caplog, say) keeps it at NOTSET.
+    """
+    root = logging.getLogger()
+    before = root.level
+    levels = [handler.level for handler in root.handlers]
+    if before == logging.NOTSET and levels and min(levels) > logging.NOTSET:
+        root.setLevel(min(levels))
+    try:
+        yield
+    finally:
+        root.setLevel(before)

@@ -16,6 +16,7 @@ from scrapy.settings import Settings
 from crawler.exitcodes import EXIT_INTERRUPTED
 from crawler.lock import CrawlLock
 from crawler.logfilters import install as install_log_filters
+from crawler.logfilters import only_shown_records as only_shown_log_records
 from crawler.pipelines.storage import CRAWL_ID_STAT, FINISH_FAILED, INTERRUPTED, STORAGE_FAILED
 
 logger = logging.getLogger(__name__)
@@ -192,7 +193,8 @@ def run_crawl(targets: list[str], db_path: str, **options) -> dict:
             if early:  # nothing has been fetched or recorded yet
                 raise CrawlInterrupted(f"interrupted by {early[0]} before the crawl started; "
                                        "nothing fetched")
-            process.start(install_signal_handlers=False)
+            with only_shown_log_records():
+                process.start(install_signal_handlers=False)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

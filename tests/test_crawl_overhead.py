@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import inspect
+import logging
 import re
 
+import pytest
 from scrapy.utils.misc import is_generator_with_return_value
 
+from crawler.logfilters import only_shown_records
 from crawler.neardup import _canonical
 from crawler.run import build_settings
 from crawler.urls import normalize_url
@@ -46,3 +49,41 @@ def test_cached_canonical_urls_are_the_normalised_ones():
             except Exception:  # noqa: BLE001
                 expected = url
             assert _canonical(url) == expected
+
+
+@pytest.fixture
+def root_at_notset():
+    root = logging.getLogger()
+    old = root.level
+    root.setLevel(logging.NOTSET)  # as Scrapy leaves it
+    yield root
+    root.setLevel(old)
+
+
+def test_log_records_below_every_handler_are_not_made(monkeypatch, root_at_notset):
+    root = root_at_notset
+    shown = logging.StreamHandler()
+    shown.setLevel(logging.INFO)
+    monkeypatch.setattr(root, "handlers", [shown])
+    made = []
+    factory = logging.getLogRecordFactory()
+    monkeypatch.setattr(logging, "_logRecordFactory",
+                        lambda *a, **kw: made.append(a[1]) or factory(*a, **kw))
+    log = logging.getLogger("crawler.test_overhead")
+    with only_shown_records():
+        log.debug("not shown: no record")
+        log.warning("shown")
+    assert made == [logging.WARNING]
+    assert root.level == logging.NOTSET
+    log.debug("made again once the crawl is over")
+    assert made == [logging.WARNING, logging.DEBUG]
+
+
+def test_a_handler_that_takes_everything_keeps_every_record(monkeypatch, root_at_notset):
+    root = root_at_notset
+    everything = logging.StreamHandler()
+    shown = logging.StreamHandler()
+    shown.setLevel(logging.INFO)
+    monkeypatch.setattr(root, "handlers", [shown, everything])
+    with only_shown_records():
+        assert logging.getLogger("crawler.test_overhead").isEnabledFor(logging.DEBUG)

@@ -210,6 +210,7 @@ class Archive:
         self._warned_keys: set[str] = set()
         # (text, language) -> stems, computed elsewhere for the current write (offer_stems)
         self._stems: dict[tuple[str | None, str | None], str] = {}
+        self._flat = False  # inside transaction(savepoints=False)
         self._closed = False
         if readonly:
             # Never creates, migrates or switches journal mode (archive/guard.py).
@@ -240,6 +241,9 @@ class Archive:
         deadlock); BEGIN IMMEDIATE waits up to busy_timeout instead, so a re-extraction
         and a crawl can write the same file.
         """
+        if self.db.conn.in_transaction and self._flat:
+            yield  # part of the caller's all-or-nothing batch; synced once at its commit
+            return
         if self.db.conn.in_transaction:
             with self.db.atomic():  # nested: a savepoint
                 yield
@@ -267,10 +271,28 @@ class Archive:
         of stemming again. They are forgotten when that write ends."""
         self._stems.update(stems)
 
-    def transaction(self) -> contextlib.AbstractContextManager[None]:
+    def transaction(self, *, savepoints: bool = True) -> contextlib.AbstractContextManager[None]:
         """One write transaction around many stores (an import's batch): the archive's own
-        writes inside it nest as savepoints, and it commits or rolls back as one."""
+        writes inside it nest as savepoints, and it commits or rolls back as one.
+
+        ``savepoints=False``: for a caller that rolls the whole batch back on any failure
+        (``crawler import``), the writes inside are not savepoints of their own and the
+        stemmed index is brought up to date once, at the commit. Each savepoint makes the
+        full-text indexes write out what they hold in memory, so a batch of many small
+        segments costs more to write and to merge than one.
+        """
+        if not savepoints and not self.db.conn.in_transaction:
+            return self._flat_write()
         return self._write()
+
+    @contextlib.contextmanager
+    def _flat_write(self) -> Iterator[None]:
+        self._flat = True
+        try:
+            with self._write():
+                yield
+        finally:
+            self._flat = False
 
     def _catch_up_stem_index(self) -> None:
         """Apply changes other tools logged, or rebuild after a stemmer upgrade."""
@@ -777,7 +799,10 @@ class Archive:
     # -- helpers ---------------------------------------------------------------------
 
     def _first(self, sql: str, params: list) -> dict | None:
-        return next(iter(self.db.query(sql, params)), None)
+        # a plain read: not wrapped in a savepoint as sqlite-utils' query() is
+        cursor = self.db.execute(sql, params)
+        row = cursor.fetchone()
+        return None if row is None else dict(zip((d[0] for d in cursor.description), row))
 
     def _exists(self, table: str, row_id: int) -> bool:
         return (

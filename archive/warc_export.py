@@ -129,9 +129,10 @@ def _rebuilt_records(writer: WARCWriter, page: dict, body: bytes) -> list:
 
 
 def write_warc(archive: Archive, out: str, pages_index: str | None = None, name: str | None = None,
-               **filters) -> WarcExportResult:
+               tick=None, **filters) -> WarcExportResult:
     """Write the response records of the selected articles into the gzip'd WARC ``out``
-    (``name``: the file name its warcinfo record gives, by default ``out``'s)."""
+    (``name``: the file name its warcinfo record gives, by default ``out``'s; ``tick(1)``
+    is called after each selected article, written or left out)."""
     result = WarcExportResult()
     name = name or os.path.basename(out)
     db = archive.db
@@ -152,6 +153,8 @@ def write_warc(archive: Archive, out: str, pages_index: str | None = None, name:
         info.rec_headers.replace_header("WARC-Record-ID", _record_id("warcinfo", name))
         writer.write_record(info)
         for article in _selection(archive, **filters):
+            if tick is not None:
+                tick(1)
             page_id = article.get("page_id")
             page = next(db.query("SELECT * FROM pages WHERE id = ?", [page_id]), None) if page_id else None
             if page is None:
@@ -187,8 +190,12 @@ def export_warc(archive: Archive, fmt: str, out: str, *, manifest: bool | str = 
     """``crawler export --format warc|wacz``: the selection (``filters`` as for the other
     exports) into ``out``, with a manifest beside it (or at ``manifest``).
 
-    Same call as :func:`archive.export.export_corpus`; ``progress`` and ``workers`` do not
-    apply (one pass copying records)."""
+    Same call as :func:`archive.export.export_corpus`: ``progress`` is a bar on stderr
+    (True) or a ``tick(rows)`` callable (the CLI's status lines off a terminal), advanced
+    per selected article; ``workers`` does not apply (one pass copying records)."""
+    from .export import _progress
+    from .select import count_selected
+
     if fmt not in FORMATS:
         raise ValueError(f"unknown WARC export format {fmt!r}")
     if per_article:
@@ -198,16 +205,18 @@ def export_warc(archive: Archive, fmt: str, out: str, *, manifest: bool | str = 
     out = os.fspath(out)
     if os.path.exists(out):
         raise FileExistsError(f"{out} exists; the export never overwrites a file")
-    if fmt == "warc":
-        staging = out + ".partial"
-        try:
-            result = write_warc(archive, staging, name=os.path.basename(out), **filters)
-            os.replace(staging, out)
-        finally:
-            if os.path.exists(staging):
-                os.unlink(staging)
-    else:
-        result = _write_wacz(archive, out, **filters)
+    total = count_selected(archive, **filters) if progress is True else 0  # the bar needs it first
+    with _progress(total, progress) as tick:
+        if fmt == "warc":
+            staging = out + ".partial"
+            try:
+                result = write_warc(archive, staging, name=os.path.basename(out), tick=tick, **filters)
+                os.replace(staging, out)
+            finally:
+                if os.path.exists(staging):
+                    os.unlink(staging)
+        else:
+            result = _write_wacz(archive, out, tick=tick, **filters)
     result.files = [out]
     target = manifest_path(out) if manifest is True else (os.fspath(manifest) if manifest else None)
     if target:
@@ -231,7 +240,7 @@ def export_warc(archive: Archive, fmt: str, out: str, *, manifest: bool | str = 
     return result
 
 
-def _write_wacz(archive: Archive, out: str, **filters) -> WarcExportResult:
+def _write_wacz(archive: Archive, out: str, tick=None, **filters) -> WarcExportResult:
     from wacz.main import main as wacz_main
 
     stem = os.path.basename(out)
@@ -239,7 +248,7 @@ def _write_wacz(archive: Archive, out: str, **filters) -> WarcExportResult:
     with tempfile.TemporaryDirectory(prefix=".wacz-", dir=os.path.dirname(os.path.abspath(out))) as tmp:
         warc = os.path.join(tmp, stem + ".warc.gz")
         pages = os.path.join(tmp, "pages.jsonl")
-        result = write_warc(archive, warc, pages_index=pages, **filters)
+        result = write_warc(archive, warc, pages_index=pages, tick=tick, **filters)
         staging = os.path.join(tmp, stem + ".wacz")
         chatter = io.StringIO()
         with contextlib.redirect_stdout(chatter):

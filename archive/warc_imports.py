@@ -20,8 +20,9 @@ def file_key(path: str | os.PathLike) -> str:
 
 
 def batch(archive) -> contextlib.AbstractContextManager[None]:
-    """One write transaction around many stores: Archive's own writes nest as savepoints."""
-    return archive.transaction()
+    """One write transaction around many stores, committed or rolled back as a whole (the
+    import stores nothing of a batch that failed part way): no savepoint per write."""
+    return archive.transaction(savepoints=False)
 
 
 def progress(archive, path: str) -> dict | None:

@@ -18,7 +18,7 @@ request + response + metadata records exactly as ``crawl --warc`` writes them), 
 ~1 GB), imported smallest first with ``crawler import`` (all cores), each measured for
 pages/s and peak memory over the whole process tree, with the extraction limit
 (``bench.extract_only``, on its first ``--extract-limit`` pages if given) on the pages of the
-second file, run right after its import. An
+second file (or of the only one), run right after its import. An
 import still running at ``--deadline`` (UTC ``HH:MM``) is stopped with SIGINT (the import
 stops as a user's Ctrl-C stops it): its figures then cover the part it read, which the
 result gives in bytes and pages (from ``warc_imports``), never the whole file.
@@ -212,7 +212,7 @@ def bench_scale(args) -> dict:
         run.extra.update(done, summary=out.strip(), stderr_tail=err[-500:], file_bytes=w["bytes"])
         print(f"  read {mb(done['bytes_done'])} of {mb(w['bytes'])} MB, finished={done['finished']}", flush=True)
         entry = {"warc": w, "import": _show(run).as_dict()}
-        if i == 1:
+        if i == min(1, len(sizes) - 1):  # the second file, or the only one
             limit = ["--limit", str(args.extract_limit)] if args.extract_limit else []
             run, out, err = measure("extract", [PYTHON, "-m", "bench.extract_only", str(db), "--extractor", "ours",
                                                 *limit], cwd=ROOT, timeout=6 * 3600)

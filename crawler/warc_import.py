@@ -53,14 +53,15 @@ _COMMIT_SECONDS = 2.0
 _REDIRECTS_KEPT = 10_000
 
 
-def extract_page(page: FetchedPage, profile, classify: str | None = None
-                 ) -> tuple[dict | None, str | None, str | None]:
-    """``(article, encoding, error)`` for one response: the crawl's :func:`process_fetched`
-    (``classify`` as the crawl passes it for a discovery candidate)."""
-    from crawler.page import process_fetched
+def extract_page(page: FetchedPage, profile, classify: str | None = None, sign: bool = True) -> tuple:
+    """``(article, encoding, error, prepared)`` for one response: the crawl's task
+    (:func:`crawler.archive_prep.extract_and_prepare`, ``classify`` as the crawl passes it for
+    a discovery candidate), so the compressed body, the stems and the near-duplicate
+    signature are made in the worker, beside the extraction, as in a crawl."""
+    from crawler.archive_prep import extract_and_prepare
 
-    result = process_fetched(page, profile, classify)
-    return result.article, result.encoding, result.error
+    result, prepared = extract_and_prepare(page, profile, classify, True, sign)
+    return result.article, result.encoding, result.error, prepared
 
 
 def page_functions():
@@ -464,22 +465,23 @@ class WarcImporter:
         # same way, by the page itself.
         classify = CLASSIFIER if fields is not None and fields.get("classify") == "true" else None
         if self.pool is None:
-            unit.result = self.extract_job(page, profile, classify)
+            unit.result = self.extract_job(page, profile, classify, self.neardup is not None)
         else:
-            unit.future = self.pool.submit(self.extract_job, page, profile, classify)
+            unit.future = self.pool.submit(self.extract_job, page, profile, classify, self.neardup is not None)
+
 
     def _outcome(self, unit: _Unit) -> tuple:
         if unit.future is None:
-            return unit.result or (None, None, unit.problem)
+            return unit.result or (None, None, unit.problem, None)
         try:
             return unit.future.result()
         except WorkerTimeout as exc:
             self.counts["extraction/timeouts"] += 1
-            return None, None, f"extraction timed out: {exc}"
+            return None, None, f"extraction timed out: {exc}", None
         except WorkerCrashed as exc:
             self.counts["extraction/crashes"] += 1
             logger.error("extraction worker died on %s: %s", unit.url, exc)
-            return None, None, f"extraction crashed: {exc}"
+            return None, None, f"extraction crashed: {exc}", None
 
     def _in_range(self, article: dict) -> bool:
         if not (self.date_from or self.date_to):
@@ -502,20 +504,22 @@ class WarcImporter:
             self.counts[unit.count] += 1
         elif unit.page is not None:
             page = unit.page
-            article, encoding, error = self._outcome(unit)
+            article, encoding, error, prepared = self._outcome(unit)
             if article is not None and not error and not self._in_range(article):
                 self.counts["filtered/date"] += 1
             else:
-                self._store_page(unit, page, None if error else article, encoding, error)
+                self._store_page(unit, page, None if error else article, encoding, error, prepared)
         path_state = self._progress[unit.path]
         self._progress[unit.path] = (unit.end, path_state[1] + 1)
 
-    def _store_page(self, unit, page, article, encoding, error) -> None:
+    def _store_page(self, unit, page, article, encoding, error, prepared=None) -> None:
         self.counts["pages"] += 1
         row = {
             "site": page.site, "url": page.url, "final_url": page.final_url, "status": page.status,
             "content_type": page.content_type, "headers": page.headers, "encoding": encoding or page.encoding,
-            "fetched_at": page.fetched_at, "body": page.body, "error": error,
+            "fetched_at": page.fetched_at, "error": error,
+            # compressed by the extraction worker when the page went through one
+            "body": prepared.body if prepared is not None and prepared.body is not None else page.body,
             "warc_file": unit.path, "warc_offset": unit.offset, "warc_length": unit.length,
         }
         if unit.path in self._one_stream:  # no record can be read from the middle of the file
@@ -528,11 +532,13 @@ class WarcImporter:
             self.counts["errors"] += 1
             if error.startswith("not HTML"):
                 self.skipped["not HTML"] += 1
+        if prepared is not None and prepared.stems:
+            self.archive.offer_stems(prepared.stems)
         _, result = self.archive.store_fetch(row, article, crawl_id=self.crawl_id, seen_at=page.fetched_at)
         if result is not None:
             self.counts[f"archive/{result.status}"] += 1
             if self.neardup is not None and result.status in ("new", "updated", "duplicate"):
-                match = self.neardup.index(result.id)
+                match = self.neardup.index(result.id, prepared.signed if prepared is not None else None)
                 if match.near_duplicate_of is not None:
                     self.counts["archive/near_duplicates"] += 1
         page.body = None

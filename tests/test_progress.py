@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from crawler.progress import Rate, format_eta, work_progress
 from conftest import FAST, run_cli
 
@@ -135,3 +137,29 @@ def test_export_shows_a_bar_on_a_terminal(tmp_path):
     text = screen.decode("utf-8", "replace")
     assert "exporting" in text and "9/9" in text, text  # rich's bar, with the total
     assert not re.search(r"\+00:00 exporting:", text)  # no log lines on a terminal
+
+
+@pytest.mark.parametrize("fmt", ["warc", "wacz"])
+def test_warc_and_wacz_export_status_lines(tmp_path, fmt):
+    # The web-archive formats report as the row formats do: done/total lines off a terminal.
+    from archive import Archive, utc_now
+
+    with Archive(tmp_path / "a.db") as arc:
+        for i in range(6):
+            url = f"https://e.kz/news/{i}"
+            body = f"<html><body><h1>Заголовок {i}</h1><p>Текст номер {i}.</p></body></html>".encode()
+            arc.store_fetch({"url": url, "final_url": url, "site": "e.kz", "status": 200,
+                             "content_type": "text/html; charset=utf-8",
+                             "headers": {"content-type": "text/html; charset=utf-8"}, "body": body},
+                            {"url": url, "site": "e.kz", "title": f"Заголовок {i}", "text": f"Текст номер {i}.",
+                             "content_hash": f"h{i}"}, crawl_id=None, seen_at=utc_now())
+    out = tmp_path / f"out.{fmt}" if fmt == "wacz" else tmp_path / "out.warc.gz"
+    result = run_cli("export", "--db", str(tmp_path / "a.db"), "--format", fmt, "--out", str(out),
+                     "--progress-interval", "0")
+    assert result.returncode == 0, result.stderr
+    assert "exported 6 articles" in result.stdout, result.stdout
+    lines = [line for line in result.stderr.splitlines() if "exporting:" in line]
+    stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00 "
+    assert lines and all(re.match(stamp + r"exporting: \d+/6 done", line) for line in lines), result.stderr
+    assert re.search(r"/6 done \(\d+/min, ETA ", lines[0]), lines[0]
+    assert lines[-1].endswith("exporting: 6/6 done")

@@ -1146,12 +1146,7 @@ def find_modified_date(doc, url: str | None = None, *,
                        timezone: str | None = DEFAULT_TIMEZONE) -> str | None:
     """The JSON-LD ``dateModified`` of the page's article (ISO 8601 as written, the zone
     rules of :func:`find_published_date` for a time without offset), or None."""
-    try:
-        ctx = _context(doc, url, languages, timezone, None, None)
-        return _modified(ctx) if ctx is not None else None
-    except Exception:
-        logger.exception("modified-date finding failed for %s", url)
-        return None
+    return find_dates(doc, url, languages=languages, timezone=timezone)[1]
 
 
 def find_dates(
@@ -1170,12 +1165,16 @@ def find_dates(
     no language itself. Never raises."""
     try:
         ctx = _context(doc, url, languages, timezone, selector, fetched_at, content_language)
-        if ctx is None:
-            return DateResult(None, None, None), None
-        published = _find(ctx, DEFAULT_ORDER)
     except Exception:
         logger.exception("date finding failed for %s", url)
         return DateResult(None, None, None), None
+    if ctx is None:
+        return DateResult(None, None, None), None
+    try:
+        published = _find(ctx, DEFAULT_ORDER)
+    except Exception:  # the modified date is found apart: one failure does not lose both
+        logger.exception("date finding failed for %s", url)
+        published = DateResult(None, None, None)
     try:
         return published, _modified(ctx)
     except Exception:

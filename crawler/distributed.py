@@ -39,6 +39,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from crawler.crawl_delay import capped_crawl_delay, is_robots_txt, robots_crawl_delay, robots_user_agent
 from crawler.incremental import KnownIndex
 from crawler.known_urls import KnownUrlMiddleware
 from crawler.urls import url_key
@@ -540,7 +541,8 @@ class SharedCrawlDelayMiddleware:
     def __init__(self, crawler, url: str):
         s = crawler.settings
         self.client = redis_client(url)
-        self.user_agent = s.get("ROBOTSTXT_USER_AGENT") or s.get("USER_AGENT") or "*"
+        self.user_agent = robots_user_agent(s)
+        self.cap = s.getfloat("ROBOTSTXT_CRAWL_DELAY_MAX")
         self.stats = crawler.stats
 
     @classmethod
@@ -548,19 +550,15 @@ class SharedCrawlDelayMiddleware:
         return cls(crawler, crawler.settings.get("DISTRIBUTED_REDIS_URL"))
 
     def process_response(self, request, response):
-        if urlsplit(request.url).path != "/robots.txt" or response.status != 200:
+        if not is_robots_txt(request, response):
             return response
-        from protego import Protego
-
-        try:
-            delay = Protego.parse(response.text).crawl_delay(self.user_agent)
-        except Exception:  # unreadable robots.txt: RobotsTxtMiddleware reports it
-            return response
+        delay = robots_crawl_delay(response.body, self.user_agent)
         if delay:
             slot = _slot(request)
+            delay = capped_crawl_delay(delay, self.cap, slot)
             try:
-                self.client.set(_slot_keys(slot)[2], int(float(delay) * 1000), ex=7 * 86400)
-                logger.info("robots.txt of %s: Crawl-delay %s s, for all workers", slot, delay)
+                self.client.set(_slot_keys(slot)[2], int(delay * 1000), ex=7 * 86400)
+                logger.info("robots.txt of %s: Crawl-delay %s s, for all workers", slot, f"{delay:g}")
             except redis.RedisError as exc:
                 # every worker reads robots.txt: the next one shares it
                 self.stats.inc_value("distributed/redis_errors")
@@ -693,6 +691,8 @@ def worker_settings(run: dict, redis_url: str, exit_when_idle: bool, log_level: 
     dl_mw = dict(s.getdict("DOWNLOADER_MIDDLEWARES"))
     dl_mw["crawler.frontier.FrontierDownloaderMiddleware"] = 50
     dl_mw["crawler.distributed.SharedPolitenessMiddleware"] = 950
+    # The one-machine Crawl-delay would hold each worker's own slot after the shared turn.
+    dl_mw["crawler.crawl_delay.CrawlDelayMiddleware"] = None
     dl_mw["crawler.distributed.SharedCrawlDelayMiddleware"] = 90
     s.set("DOWNLOADER_MIDDLEWARES", dl_mw, priority="cmdline")
     return s

@@ -28,6 +28,7 @@ from scrapy.utils.request import request_from_dict
 from archive.frontier import DONE, LOST, FrontierStore
 from crawler.items import FetchedPage
 from crawler.pipelines.storage import STORAGE_FAILED, is_storage_failure, page_not_stored
+from crawler.urls import url_key
 
 logger = logging.getLogger(__name__)
 
@@ -264,10 +265,17 @@ class FrontierScheduler(BaseScheduler):
             self.store.requeue(key, self._encode(request), retry=bool(request.meta.get("retry_times")))
             self.stats.inc_value("frontier/requeued")
             return True
+        kind = self._kind(request)
         if key is None:
-            key = self.crawler.request_fingerprinter.fingerprint(request).hex()
+            # An article or article candidate's row is its URL's matching key, as the spider
+            # matches them within a run: a resumed crawl that finds ".../slug" (or a listing's
+            # candidate link to it) while ".../slug/" waits from the killed crawl adds no second
+            # row, and the page is fetched once. The spider's per-run check does not know
+            # what the killed crawl had queued or done.
+            key = (url_key(request.url) if request.meta.get("article")
+                   else self.crawler.request_fingerprinter.fingerprint(request).hex())
         referer = request.headers.get("Referer")
-        self.store.put(key, site, request.url, self._kind(request), request.priority, self._encode(request),
+        self.store.put(key, site, request.url, kind, request.priority, self._encode(request),
                        discovered_from=referer.decode("latin-1") if referer else None,
                        lastmod=request.meta.get("lastmod"))
         self.stats.inc_value("frontier/enqueued")

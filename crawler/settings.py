@@ -20,6 +20,8 @@ USER_AGENT = (
 )
 ROBOTSTXT_OBEY = True
 ROBOTSTXT_PARSER = "scrapy.robotstxt.ProtegoRobotParser"
+# robots.txt Crawl-delay is honoured (crawler/crawl_delay.py) up to this many seconds (0: no cap).
+ROBOTSTXT_CRAWL_DELAY_MAX = 30.0
 
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 4
@@ -59,6 +61,8 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.PoliteRetryMiddleware": 550,
     # Only http(s), and redirects stay on the site's allowed domains (before robots.txt, 100).
     "crawler.scope.ScopeMiddleware": 50,
+    # robots.txt Crawl-delay holds the site's download slot (below HttpCompressionMiddleware).
+    "crawler.crawl_delay.CrawlDelayMiddleware": 90,
     # Above every response-side middleware: sees bodies before decompression (see the module).
     "crawler.warc_capture.WarcCaptureMiddleware": 890,
     # Scrapy's, reading a page's first 16 KB for its meta refresh instead of decoding it all.

@@ -78,8 +78,12 @@ def test_kill_9_at_random_points_then_resume_equals_uninterrupted(site_server, c
     # "known" count covers only the URLs it discovered itself.)
     assert " 0 updated, 0 unchanged," in line and " 0 not modified," in line, line
     d = sqlite_utils.Database(db)
-    statuses = [r["status"] for r in d.query("select status from crawls order by id")]
-    assert statuses == ["interrupted"] * 3 + ["partial"]
+    runs = [(r["status"], r["errors"]) for r in d.query("select status, errors from crawls order by id")]
+    assert [status for status, _ in runs[:3]] == ["interrupted"] * 3, runs
+    # The sample site's bad pages make a run partial; those the killed runs reached are done
+    # and not fetched again, so whether the resume meets any depends on where the kills fell.
+    status, errors = runs[3]
+    assert len(runs) == 4 and status == ("partial" if errors else "ok"), runs
     assert content(db) == content(crawled["db"])
 
 

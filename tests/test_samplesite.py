@@ -448,20 +448,17 @@ def test_command_line_serves_until_interrupted():
     assert "GET" not in err  # quiet: no line per request
 
 
-def test_ten_thousand_article_site_is_fast_to_build_and_render():
-    start = time.perf_counter()
+def test_ten_thousand_article_site_builds_and_renders():
+    """The 10,000-article site a benchmark crawls; how fast: python -m bench.samplesite_build."""
     site = SampleSite(10_000)
-    built = time.perf_counter()
     index = get(site, "/sitemap.xml")
     names = [loc.text[len(BASE):] for loc in ET.fromstring(index.body).iter(f"{SM}loc")]
     assert len([n for n in names if "news" not in n]) >= 12
     assert "/sitemap-3.xml" in names
     chunk = get(site, "/sitemap-3.xml")
     assert len(ET.fromstring(chunk.body)) == 1000
+    _, paths = sitemap_paths(site)
+    assert len(paths) == len(set(paths)) >= 10_000
     newest = ET.fromstring(get(site, "/sitemap-news.xml").body).find(f"{SM}url/{SM}loc").text
     page = get(site, newest[len(BASE):])
     assert page.status == 200 and b"article__body" in page.body
-    done = time.perf_counter()
-    print(f"10k site: build {built - start:.2f}s, sitemap+chunk+page {done - built:.3f}s")
-    assert done - start < 4.0
-    assert done - built < 0.5

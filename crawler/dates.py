@@ -1089,10 +1089,10 @@ def _script_language(tree: lxml.html.HtmlElement) -> str | None:
 
 
 # Country-code domains and the zone their news sites write in (the capital's, with its
-# history); countries spanning several zones are left out except Russia, whose national
-# media write Moscow time.
+# history); countries spanning several zones are left out except Russia and Canada, whose
+# national media (Moscow; Toronto, Ottawa, Montreal) write Moscow and Eastern time.
 CCTLD_ZONES = {
-    "kz": "Asia/Almaty", "ru": "Europe/Moscow", "su": "Europe/Moscow", "by": "Europe/Minsk",
+    "kz": "Asia/Almaty", "ru": "Europe/Moscow", "su": "Europe/Moscow", "ca": "America/Toronto", "by": "Europe/Minsk",
     "ua": "Europe/Kyiv", "uz": "Asia/Tashkent", "kg": "Asia/Bishkek", "tj": "Asia/Dushanbe",
     "tm": "Asia/Ashgabat", "az": "Asia/Baku", "am": "Asia/Yerevan", "ge": "Asia/Tbilisi",
     "md": "Europe/Chisinau", "lt": "Europe/Vilnius", "lv": "Europe/Riga", "ee": "Europe/Tallinn",
@@ -1113,6 +1113,8 @@ CCTLD_ZONES = {
     "mn": "Asia/Ulaanbaatar", "af": "Asia/Kabul", "iq": "Asia/Baghdad",
 }
 _STAMP_OFFSET = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*([+-]\d{2}:?\d{2})(?!\d)")
+# RFC 2822 as feeds and server-side templates write it: «Fri, 01 May 2020 23:00:00 -0400».
+_RFC2822_OFFSET = re.compile(r"\b\d{1,2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}(?::\d{2})? ([+-]\d{4})(?!\d)")
 
 
 def site_zone(tree: lxml.html.HtmlElement, url: str | None) -> tuple[str, str]:
@@ -1122,16 +1124,18 @@ def site_zone(tree: lxml.html.HtmlElement, url: str | None) -> tuple[str, str]:
     offsets: dict[str, int] = {}
     for el in tree.iter("meta", "time", "script", "abbr", "span"):
         if el.tag == "script":
-            if "ld+json" not in (el.get("type") or "").lower():
+            # the page's own inline data (JSON-LD, a template's state), not a library
+            if el.get("src"):
                 continue
             text = el.text or ""
         else:
             text = el.get("content") or el.get("datetime") or el.get("title") or ""
-        for m in _STAMP_OFFSET.finditer(text):
-            off = m.group(1).replace(":", "")
-            if off[1:] != "0000":
-                key = f"{off[:3]}:{off[3:]}"
-                offsets[key] = offsets.get(key, 0) + 1
+        for pattern in (_STAMP_OFFSET, _RFC2822_OFFSET):
+            for m in pattern.finditer(text):
+                off = m.group(1).replace(":", "")
+                if off[1:] != "0000":
+                    key = f"{off[:3]}:{off[3:]}"
+                    offsets[key] = offsets.get(key, 0) + 1
     if offsets:
         return max(offsets, key=offsets.get), "page"
     host = (urlsplit(url).hostname or "") if url else ""

@@ -119,6 +119,25 @@ def test_site_zone_ignores_utc_stamps():
     assert site_zone(tree, "https://news.example.kz/x") == ("Asia/Almaty", "cctld")
 
 
+def test_utc_stamp_shown_in_the_zone_of_the_templates_own_rfc2822_stamps():
+    # a server-side template's state (not JSON-LD) writes the site's local stamps
+    state = ('<script>window.__STATE__={"schedule":[{"title":"Evening news",'
+             '"date":"Wed, 01 May 2024 23:00:00 -0400"}]};</script>')
+    html = page("", head='<meta property="article:published_time" content="2024-05-02T02:54:29Z">' + state)
+    art = bare(html, "https://news.example.com/library-budget")
+    assert art.published_at == "2024-05-01T22:54:29-04:00" and art.tz_source == "page"
+    # an external library's script says nothing about the newsroom
+    html = page("", head='<meta property="article:published_time" content="2024-05-02T02:54:29Z">'
+                '<script src="/lib.js">Wed, 01 May 2024 23:00:00 -0400</script>')
+    assert bare(html, "https://news.example.com/library-budget").published_at == "2024-05-02T02:54:29+00:00"
+
+
+def test_utc_stamp_on_a_ca_domain_is_an_eastern_day():
+    html = page("", head='<meta property="article:published_time" content="2024-08-25T00:23:33Z">')
+    art = bare(html, "https://nouvelles.example.ca/transport-scolaire")
+    assert art.published_at == "2024-08-24T20:23:33-04:00" and art.tz_source == "cctld"
+
+
 # ------------------------------------------------------------------ Kazakh in Latin script
 
 LATIN_MONTHS = ["qañtar", "aqpan", "nauryz", "säuır", "mamyr", "mausym", "şılde", "tamyz",

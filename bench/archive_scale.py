@@ -108,14 +108,15 @@ def article_for(i: int) -> tuple[dict, dict]:
     return page, article
 
 
-def build(db: Path, n: int, batch: int, report_every: int) -> dict:
+def build(db: Path, n: int, batch: int, report_every: int, quiet: bool = False) -> dict:
     from archive import Archive
 
     db.parent.mkdir(parents=True, exist_ok=True)
     arc = Archive(db)
     have = arc.db.execute("SELECT count(*) FROM articles").fetchone()[0]
     crawl = arc.start_crawl(["bench/archive_scale"])
-    print(f"{db}: {have} articles; building to {n}, {batch} per transaction", flush=True)
+    if not quiet:
+        print(f"{db}: {have} articles; building to {n}, {batch} per transaction", flush=True)
     start = time.perf_counter()
     cpu0 = time.process_time()
     last_t, last_i = start, have
@@ -128,7 +129,7 @@ def build(db: Path, n: int, batch: int, report_every: int) -> dict:
             arc.store_fetch(page, article, crawl_id=crawl, seen_at=page["fetched_at"])
         arc.db.execute("COMMIT")
         i = min(i + batch, n)
-        if i % report_every == 0 or i == n:
+        if not quiet and (i % report_every == 0 or i == n):
             now = time.perf_counter()
             rate = (i - last_i) / (now - last_t)
             rates.append({"articles": i, "rate": rate, "rss_mb": rss_mb(), "db_mb": os.path.getsize(db) / 2**20})
@@ -415,10 +416,14 @@ def sizes(n: int, work: Path) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.archive_scale", description=__doc__.split("\n\n")[0])
-    parser.add_argument("what", choices=("build", "optimize", "fts", "search", "export", "sizes", "all"))
+    parser.add_argument("what", choices=("build", "optimize", "fts", "search", "export", "sizes", "all",
+                                         "check-bulk"))
     parser.add_argument("--db", type=Path, default=DEFAULT_DB)
     parser.add_argument("--articles", type=int, default=1_000_000)
     parser.add_argument("--batch", type=int, default=1000, help="pages per transaction while building")
+    parser.add_argument("--bulk", action="store_true",
+                        help="build: the same archive in bulk (bench/archive_bulk.py), texts made on all cores")
+    parser.add_argument("--time-limit", type=float, help="build --bulk: stop (resumably) after this many seconds")
     parser.add_argument("--repeats", type=int, default=5, help="runs of each FTS query")
     parser.add_argument("--formats", default="jsonl,parquet")
     parser.add_argument("--candidates", help="search: ranking bounds to compare, e.g. 10000,2000,0 (0: all)")
@@ -431,9 +436,28 @@ def main(argv: list[str] | None = None) -> int:
     result: dict = {}
     work = args.db.parent
     work.mkdir(parents=True, exist_ok=True)
-    if args.what in ("build", "all"):
+    if args.what in ("build", "all") and args.bulk:
+        from bench.archive_bulk import build_bulk
+
+        batch = args.batch if args.batch != parser.get_default("batch") else 20_000
+        result["build"] = build_bulk(args.db, args.articles, batch=batch, time_limit=args.time_limit)
+        print(f"bulk build: {result['build']['built']} articles in {result['build']['wall']:.0f} s = "
+              f"{result['build']['rate']:.0f}/s (load {os.getloadavg()[0]:.1f})")
+    elif args.what in ("build", "all"):
         print(f"text generation alone: {generation_rate():.0f} articles/CPU-s")
         result["build"] = build(args.db, args.articles, args.batch, report_every=max(args.batch, 50_000))
+    if args.what == "check-bulk":
+        from bench.archive_bulk import check
+
+        start = time.perf_counter()
+        problems = check(args.articles, work)
+        result["check-bulk"] = {"articles": args.articles, "problems": problems,
+                                "seconds": time.perf_counter() - start}
+        print(f"store_fetch and bulk builds of {args.articles} articles: "
+              + ("the same" if not problems else "DIFFER:\n  " + "\n  ".join(problems)))
+        if problems:
+            save_json(args.json or ROOT / "bench" / "out" / "archive_scale-check-bulk.json", result)
+            return 1
     if args.what == "optimize":
         result["optimize"] = optimize(args.db)
     if args.what in ("fts", "all"):

@@ -144,7 +144,7 @@ def build_bulk(db: Path, n: int, *, batch: int = 20_000, chunk: int = 250, worke
                 article_id = conn.execute("SELECT coalesce(max(id), 0) FROM articles").fetchone()[0]
                 originals: dict[str, int] = {}
                 stems: dict = {}
-                pages, articles = [], []
+                pages, articles, links = [], [], []
                 got = i
                 while got < end:
                     rows = pending.pop(0).result()
@@ -166,12 +166,13 @@ def build_bulk(db: Path, n: int, *, batch: int = 20_000, chunk: int = 250, worke
                                 originals[content_hash] = article_id
                         else:
                             dup_count += 1
-                        pages.append((page_id, crawl) + page_row + (article_id,))
+                        pages.append((page_id, crawl) + page_row + (None,))
+                        links.append((article_id, page_id))
                         articles.append(fields + (article_id, original, seen, seen, page_id, crawl))
                         stems.update(article_stems)
                     got += len(rows)
-                # pages and articles reference each other: checked at COMMIT instead.
-                conn.execute("PRAGMA defer_foreign_keys = ON")
+                # As store_fetch: the page without its article, the article, then the link
+                # (a deferred foreign key left open makes SQLite scan on every insert).
                 conn.executemany(insert_page, pages)
                 # The plain index's insert trigger, run inside each INSERT's statement
                 # savepoint, makes FTS5 flush its pending postings every few rows (a
@@ -183,6 +184,7 @@ def build_bulk(db: Path, n: int, *, batch: int = 20_000, chunk: int = 250, worke
                                  [(row[id_at], row[title_at], row[text_at])
                                   for row in articles])
                 conn.execute(plain_trigger)
+                conn.executemany("UPDATE pages SET article_id = ? WHERE id = ?", links)
                 sync_stem_index(arc.db, stems)
                 conn.execute("COMMIT")
                 i = end

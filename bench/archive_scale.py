@@ -1,6 +1,8 @@
 """The archive at scale: build a big synthetic archive, then time searches and exports.
 
     .venv/bin/python -m bench.archive_scale build --articles 1000000 [--db bench/out/big.db]
+    .venv/bin/python -m bench.archive_scale build --bulk --articles 1000000 [--time-limit S]
+    .venv/bin/python -m bench.archive_scale check-bulk --articles 2000   # bulk == store_fetch?
     .venv/bin/python -m bench.archive_scale optimize [--db ...]  # FTS5 optimize of both indexes
     .venv/bin/python -m bench.archive_scale fts     [--db ...]
     .venv/bin/python -m bench.archive_scale search  [--db ...]   # archive.search, plain and stemmed
@@ -15,7 +17,12 @@ generator (Russian and Kazakh templates, 7-17 paragraphs, about 4.5 KiB).  It ca
 Pages are stored without their raw body, like ``ARCHIVE_STORE_BODIES = False``; ``sizes``
 measures what raw bodies add per article on a smaller archive of rendered 140 KB pages.
 ``--batch`` pages share one transaction (store_fetch nests as a savepoint); the crawl
-itself commits every page.
+itself commits every page. ``build --bulk`` (bench/archive_bulk.py) writes the same rows
+and indexes several times faster: texts and stems made on every core, ``--batch``
+(default 20,000) articles per transaction, FTS5 segments merged once by ``optimize``
+afterwards; stoppable (SIGTERM, Ctrl-C, ``--time-limit``) and resumed the same way.
+``check-bulk`` builds ``--articles`` both ways and compares them (tests/test_bench_bulk.py
+runs it on 800).
 
 ``search`` times archive.search.search (top 20 with snippets, as ``crawler search``) on the
 plain and the stemmed index, ranking the newest RANK_CANDIDATES matches and all of them,

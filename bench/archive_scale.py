@@ -436,7 +436,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--candidates", help="search: ranking bounds to compare, e.g. 10000,2000,0 (0: all)")
     parser.add_argument("--runs", type=int, default=1, help="export: runs of each (medians reported)")
     parser.add_argument("--cold", action="store_true", help="export: evict the archive from the page cache first")
-    parser.add_argument("--workers", help="export: --workers values to compare, e.g. 0,2")
+    parser.add_argument("--workers", help="export: --workers values to compare, e.g. 0,2; "
+                                          "build --bulk: generating processes (default: one per core)")
     parser.add_argument("--size-articles", type=int, default=3000, help="articles for `sizes`")
     parser.add_argument("--json", type=Path, help="append results here (default bench/out/archive_scale.json)")
     args = parser.parse_args(argv)
@@ -447,7 +448,8 @@ def main(argv: list[str] | None = None) -> int:
         from bench.archive_bulk import build_bulk
 
         batch = args.batch if args.batch != parser.get_default("batch") else 20_000
-        result["build"] = build_bulk(args.db, args.articles, batch=batch, time_limit=args.time_limit)
+        result["build"] = build_bulk(args.db, args.articles, batch=batch, time_limit=args.time_limit,
+                                     workers=int(args.workers) if args.workers else None)
         print(f"bulk build: {result['build']['built']} articles in {result['build']['wall']:.0f} s = "
               f"{result['build']['rate']:.0f}/s (load {os.getloadavg()[0]:.1f})")
     elif args.what in ("build", "all"):

@@ -128,7 +128,8 @@ def build_bulk(db: Path, n: int, *, batch: int = 20_000, chunk: int = 250, worke
 
             def top_up():
                 nonlocal next_chunk
-                while len(pending) < 4 * workers and next_chunk < n:
+                # A whole batch ahead: the pool keeps generating while this process writes.
+                while len(pending) < batch // chunk + 2 * workers and next_chunk < n:
                     last = min(next_chunk + chunk, n)
                     pending.append(pool.submit(_make, next_chunk, last))
                     next_chunk = last

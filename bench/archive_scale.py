@@ -197,9 +197,14 @@ def fts(db: Path, repeats: int) -> dict:
 STEMMED_EXTRA = ("Мангистауская", "областях", "форумы", "министров", "облысында")
 
 
-def search_latency(db: Path, repeats: int, candidate_runs: list[int | None] | None = None) -> dict:
+def search_latency(db: Path, repeats: int, candidate_runs: list[int | None] | None = None,
+                   time_limit: float | None = None) -> dict:
     """Top 20 through archive.search.search (what `crawler search` runs, snippets included),
-    plain and stemmed, bounded ranking against ranking every match; index size per article."""
+    plain and stemmed, bounded ranking against ranking every match; index size per article.
+
+    ``time_limit``: seconds; each run stops its rounds early (after at least one) when the
+    time is up, and says how many it did."""
+    deadline = time.perf_counter() + time_limit if time_limit else None
     from archive.search import RANK_CANDIDATES, search
 
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
@@ -218,7 +223,11 @@ def search_latency(db: Path, repeats: int, candidate_runs: list[int | None] | No
             # Interleaved: every query once per round, so load changes hit all alike.
             times = {q: [] for q in queries}
             cpu_times = {q: [] for q in queries}
+            rounds = 0
             for _ in range(repeats):
+                if rounds and deadline and time.perf_counter() > deadline:
+                    break
+                rounds += 1
                 for q in queries:
                     t, c = time.perf_counter(), time.thread_time()
                     hits = search(con, q, stemmed=stemmed, candidates=candidates)
@@ -238,7 +247,7 @@ def search_latency(db: Path, repeats: int, candidate_runs: list[int | None] | No
                    "max_ms": lat[-1] * 1000,
                    "cpu_p50_ms": cpu[len(cpu) // 2] * 1000,
                    "cpu_p95_ms": cpu[min(len(cpu) - 1, int(len(cpu) * 0.95))] * 1000,
-                   "loadavg": os.getloadavg()[0],
+                   "loadavg": os.getloadavg()[0], "rounds": rounds,
                    "per_query_median_ms": {q: statistics.median(times[q]) * 1000 for q in queries},
                    "per_query_median_cpu_ms": {q: statistics.median(cpu_times[q]) * 1000 for q in queries},
                    "hits": per_query}
@@ -247,7 +256,7 @@ def search_latency(db: Path, repeats: int, candidate_runs: list[int | None] | No
                 _extrapolate(con, stemmed, queries, row, n)
             print(f"{name}: p50 {row['p50_ms']:.1f} ms, p95 {row['p95_ms']:.1f} ms, max {row['max_ms']:.0f} ms; "
                   f"CPU p50 {row['cpu_p50_ms']:.1f} ms, p95 {row['cpu_p95_ms']:.1f} ms "
-                  f"({len(queries)} queries x {repeats}, {n} articles, load {row['loadavg']:.1f})", flush=True)
+                  f"({len(queries)} queries x {rounds}, {n} articles, load {row['loadavg']:.1f})", flush=True)
             if candidates:
                 print(f"    estimated CPU at 1,000,000 articles (matches in proportion): p50 "
                       f"{row['cpu_1m_p50_ms']:.0f} ms, p95 {row['cpu_1m_p95_ms']:.0f} ms")
@@ -430,7 +439,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=1000, help="pages per transaction while building")
     parser.add_argument("--bulk", action="store_true",
                         help="build: the same archive in bulk (bench/archive_bulk.py), texts made on all cores")
-    parser.add_argument("--time-limit", type=float, help="build --bulk: stop (resumably) after this many seconds")
+    parser.add_argument("--time-limit", type=float, help="build --bulk: stop (resumably) after this many seconds; search: "
+                             "fewer rounds once this many seconds have passed")
     parser.add_argument("--repeats", type=int, default=5, help="runs of each FTS query")
     parser.add_argument("--formats", default="jsonl,parquet")
     parser.add_argument("--candidates", help="search: ranking bounds to compare, e.g. 10000,2000,0 (0: all)")
@@ -473,7 +483,10 @@ def main(argv: list[str] | None = None) -> int:
         result["fts"] = fts(args.db, args.repeats)
     if args.what in ("search", "all"):
         runs = [int(c) or None for c in args.candidates.split(",")] if args.candidates else None
-        result["search"] = search_latency(args.db, args.repeats, runs)
+        start = time.perf_counter()
+        result["search"] = search_latency(args.db, args.repeats, runs, time_limit=args.time_limit)
+        result["search"]["seconds"] = time.perf_counter() - start
+        print(f"search benchmark: {result['search']['seconds']:.0f} s")
     if args.what in ("export", "all"):
         result["export"] = export(args.db, args.formats.split(","), work, runs=args.runs, cold=args.cold,
                                   workers=args.workers.split(",") if args.workers else None)

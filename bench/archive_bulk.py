@@ -16,7 +16,8 @@ writes exactly the rows store_fetch writes for these articles, with:
 - during the build, each index keeps a whole transaction's postings in memory
   (``hashsize``) and does not merge segments (``automerge`` 0, ``crisismerge`` high): the
   segments are merged once by ``optimize`` afterwards. Those settings are removed again
-  at the end, so the ``*_config`` tables hold what the store path leaves.
+  when the run ends (finished or stopped), so the ``*_config`` tables hold what the
+  store path leaves.
 
 ``check`` builds the same articles both ways and compares every row of pages and
 articles, the crawl's counts, both FTS indexes' config, the match sets of
@@ -145,6 +146,7 @@ def build_bulk(db: Path, n: int, *, batch: int = 20_000, chunk: int = 250, worke
                 article_id = conn.execute("SELECT coalesce(max(id), 0) FROM articles").fetchone()[0]
                 originals: dict[str, int] = {}
                 stems: dict = {}
+                batch_new = batch_dup = 0
                 pages, articles, links = [], [], []
                 got = i
                 while got < end:
@@ -162,11 +164,11 @@ def build_bulk(db: Path, n: int, *, batch: int = 20_000, chunk: int = 250, worke
                                 "ORDER BY id LIMIT 1", [content_hash]).fetchone()
                             original = found[0] if found else None
                         if original is None:
-                            new_count += 1
+                            batch_new += 1
                             if content_hash:
                                 originals[content_hash] = article_id
                         else:
-                            dup_count += 1
+                            batch_dup += 1
                         pages.append((page_id, crawl) + page_row + (None,))
                         links.append((article_id, page_id))
                         articles.append(fields + (article_id, original, seen, seen, page_id, crawl))
@@ -189,6 +191,7 @@ def build_bulk(db: Path, n: int, *, batch: int = 20_000, chunk: int = 250, worke
                 sync_stem_index(arc.db, stems)
                 conn.execute("COMMIT")
                 i = end
+                new_count, dup_count = new_count + batch_new, dup_count + batch_dup
                 if (i - have) % report_every < batch or i == n:
                     now = time.perf_counter()
                     rate = (i - last_i) / (now - last_t)
@@ -205,8 +208,7 @@ def build_bulk(db: Path, n: int, *, batch: int = 20_000, chunk: int = 250, worke
         if conn.in_transaction:
             conn.execute("ROLLBACK")
     done = i == n
-    if done:
-        _restore_fts_config(conn)
+    _restore_fts_config(conn)
     arc.finish_crawl(crawl, {"articles_new": new_count, "duplicates": dup_count,
                              "articles_updated": 0, "articles_unchanged": 0},
                      "ok" if done else "partial")

@@ -81,7 +81,8 @@ def test_served_stemmed_search_says_when_only_the_newest_matches_were_ranked(tmp
         for i in range(4):
             region = "Мангистауской" if i else "Павлодарской"
             arc.store_article({"url": f"https://a.kz/{i}", "site": "a.kz", "title": f"Встреча {i}",
-                               "language": "ru", "text": f"Аким {region} области встретился с жителями.",
+                               "language": "ru",
+                               "text": f"Аким {region} области встретился с жителями.",
                                "content_hash": f"h{i}", "published_at": "2025-09-12T10:00:00+05:00"},
                               page_id=None, crawl_id=None, seen_at="2025-09-12T05:00:00+00:00")
     many = "/archive/stemmed_search?q=" + quote("области")  # all 4 match

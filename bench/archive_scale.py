@@ -1,6 +1,8 @@
 """The archive at scale: build a big synthetic archive, then time searches and exports.
 
     .venv/bin/python -m bench.archive_scale build --articles 1000000 [--db bench/out/big.db]
+    .venv/bin/python -m bench.archive_scale build --bulk --articles 1000000 [--time-limit S]
+    .venv/bin/python -m bench.archive_scale check-bulk --articles 2000   # bulk == store_fetch?
     .venv/bin/python -m bench.archive_scale optimize [--db ...]  # FTS5 optimize of both indexes
     .venv/bin/python -m bench.archive_scale fts     [--db ...]
     .venv/bin/python -m bench.archive_scale search  [--db ...]   # archive.search, plain and stemmed
@@ -15,7 +17,12 @@ generator (Russian and Kazakh templates, 7-17 paragraphs, about 4.5 KiB).  It ca
 Pages are stored without their raw body, like ``ARCHIVE_STORE_BODIES = False``; ``sizes``
 measures what raw bodies add per article on a smaller archive of rendered 140 KB pages.
 ``--batch`` pages share one transaction (store_fetch nests as a savepoint); the crawl
-itself commits every page.
+itself commits every page. ``build --bulk`` (bench/archive_bulk.py) writes the same rows
+and indexes several times faster: texts and stems made on every core, ``--batch``
+(default 20,000) articles per transaction, FTS5 segments merged once by ``optimize``
+afterwards; stoppable (SIGTERM, Ctrl-C, ``--time-limit``) and resumed the same way.
+``check-bulk`` builds ``--articles`` both ways and compares them (tests/test_bench_bulk.py
+runs it on 800).
 
 ``search`` times archive.search.search (top 20 with snippets, as ``crawler search``) on the
 plain and the stemmed index, ranking the newest RANK_CANDIDATES matches and all of them,
@@ -108,14 +115,15 @@ def article_for(i: int) -> tuple[dict, dict]:
     return page, article
 
 
-def build(db: Path, n: int, batch: int, report_every: int) -> dict:
+def build(db: Path, n: int, batch: int, report_every: int, quiet: bool = False) -> dict:
     from archive import Archive
 
     db.parent.mkdir(parents=True, exist_ok=True)
     arc = Archive(db)
     have = arc.db.execute("SELECT count(*) FROM articles").fetchone()[0]
     crawl = arc.start_crawl(["bench/archive_scale"])
-    print(f"{db}: {have} articles; building to {n}, {batch} per transaction", flush=True)
+    if not quiet:
+        print(f"{db}: {have} articles; building to {n}, {batch} per transaction", flush=True)
     start = time.perf_counter()
     cpu0 = time.process_time()
     last_t, last_i = start, have
@@ -128,7 +136,7 @@ def build(db: Path, n: int, batch: int, report_every: int) -> dict:
             arc.store_fetch(page, article, crawl_id=crawl, seen_at=page["fetched_at"])
         arc.db.execute("COMMIT")
         i = min(i + batch, n)
-        if i % report_every == 0 or i == n:
+        if not quiet and (i % report_every == 0 or i == n):
             now = time.perf_counter()
             rate = (i - last_i) / (now - last_t)
             rates.append({"articles": i, "rate": rate, "rss_mb": rss_mb(), "db_mb": os.path.getsize(db) / 2**20})
@@ -189,9 +197,14 @@ def fts(db: Path, repeats: int) -> dict:
 STEMMED_EXTRA = ("Мангистауская", "областях", "форумы", "министров", "облысында")
 
 
-def search_latency(db: Path, repeats: int, candidate_runs: list[int | None] | None = None) -> dict:
+def search_latency(db: Path, repeats: int, candidate_runs: list[int | None] | None = None,
+                   time_limit: float | None = None) -> dict:
     """Top 20 through archive.search.search (what `crawler search` runs, snippets included),
-    plain and stemmed, bounded ranking against ranking every match; index size per article."""
+    plain and stemmed, bounded ranking against ranking every match; index size per article.
+
+    ``time_limit``: seconds; each run stops its rounds early (after at least one) when the
+    time is up, and says how many it did."""
+    deadline = time.perf_counter() + time_limit if time_limit else None
     from archive.search import RANK_CANDIDATES, search
 
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
@@ -210,7 +223,11 @@ def search_latency(db: Path, repeats: int, candidate_runs: list[int | None] | No
             # Interleaved: every query once per round, so load changes hit all alike.
             times = {q: [] for q in queries}
             cpu_times = {q: [] for q in queries}
+            rounds = 0
             for _ in range(repeats):
+                if rounds and deadline and time.perf_counter() > deadline:
+                    break
+                rounds += 1
                 for q in queries:
                     t, c = time.perf_counter(), time.thread_time()
                     hits = search(con, q, stemmed=stemmed, candidates=candidates)
@@ -230,7 +247,7 @@ def search_latency(db: Path, repeats: int, candidate_runs: list[int | None] | No
                    "max_ms": lat[-1] * 1000,
                    "cpu_p50_ms": cpu[len(cpu) // 2] * 1000,
                    "cpu_p95_ms": cpu[min(len(cpu) - 1, int(len(cpu) * 0.95))] * 1000,
-                   "loadavg": os.getloadavg()[0],
+                   "loadavg": os.getloadavg()[0], "rounds": rounds,
                    "per_query_median_ms": {q: statistics.median(times[q]) * 1000 for q in queries},
                    "per_query_median_cpu_ms": {q: statistics.median(cpu_times[q]) * 1000 for q in queries},
                    "hits": per_query}
@@ -239,7 +256,7 @@ def search_latency(db: Path, repeats: int, candidate_runs: list[int | None] | No
                 _extrapolate(con, stemmed, queries, row, n)
             print(f"{name}: p50 {row['p50_ms']:.1f} ms, p95 {row['p95_ms']:.1f} ms, max {row['max_ms']:.0f} ms; "
                   f"CPU p50 {row['cpu_p50_ms']:.1f} ms, p95 {row['cpu_p95_ms']:.1f} ms "
-                  f"({len(queries)} queries x {repeats}, {n} articles, load {row['loadavg']:.1f})", flush=True)
+                  f"({len(queries)} queries x {rounds}, {n} articles, load {row['loadavg']:.1f})", flush=True)
             if candidates:
                 print(f"    estimated CPU at 1,000,000 articles (matches in proportion): p50 "
                       f"{row['cpu_1m_p50_ms']:.0f} ms, p95 {row['cpu_1m_p95_ms']:.0f} ms")
@@ -415,32 +432,61 @@ def sizes(n: int, work: Path) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.archive_scale", description=__doc__.split("\n\n")[0])
-    parser.add_argument("what", choices=("build", "optimize", "fts", "search", "export", "sizes", "all"))
+    parser.add_argument("what", choices=("build", "optimize", "fts", "search", "export", "sizes", "all",
+                                         "check-bulk"))
     parser.add_argument("--db", type=Path, default=DEFAULT_DB)
     parser.add_argument("--articles", type=int, default=1_000_000)
     parser.add_argument("--batch", type=int, default=1000, help="pages per transaction while building")
+    parser.add_argument("--bulk", action="store_true",
+                        help="build: the same archive in bulk (bench/archive_bulk.py), texts made on all cores")
+    parser.add_argument("--time-limit", type=float, help="build --bulk: stop (resumably) after this many seconds; search: "
+                             "fewer rounds once this many seconds have passed")
     parser.add_argument("--repeats", type=int, default=5, help="runs of each FTS query")
     parser.add_argument("--formats", default="jsonl,parquet")
     parser.add_argument("--candidates", help="search: ranking bounds to compare, e.g. 10000,2000,0 (0: all)")
     parser.add_argument("--runs", type=int, default=1, help="export: runs of each (medians reported)")
     parser.add_argument("--cold", action="store_true", help="export: evict the archive from the page cache first")
-    parser.add_argument("--workers", help="export: --workers values to compare, e.g. 0,2")
+    parser.add_argument("--workers", help="export: --workers values to compare, e.g. 0,2; "
+                                          "build --bulk: generating processes (default: one per core)")
     parser.add_argument("--size-articles", type=int, default=3000, help="articles for `sizes`")
     parser.add_argument("--json", type=Path, help="append results here (default bench/out/archive_scale.json)")
     args = parser.parse_args(argv)
     result: dict = {}
     work = args.db.parent
     work.mkdir(parents=True, exist_ok=True)
-    if args.what in ("build", "all"):
+    if args.what in ("build", "all") and args.bulk:
+        from bench.archive_bulk import build_bulk
+
+        batch = args.batch if args.batch != parser.get_default("batch") else 20_000
+        result["build"] = build_bulk(args.db, args.articles, batch=batch, time_limit=args.time_limit,
+                                     workers=int(args.workers) if args.workers else None)
+        print(f"bulk build: {result['build']['built']} articles in {result['build']['wall']:.0f} s = "
+              f"{result['build']['rate']:.0f}/s (load {os.getloadavg()[0]:.1f})")
+    elif args.what in ("build", "all"):
         print(f"text generation alone: {generation_rate():.0f} articles/CPU-s")
         result["build"] = build(args.db, args.articles, args.batch, report_every=max(args.batch, 50_000))
+    if args.what == "check-bulk":
+        from bench.archive_bulk import check
+
+        start = time.perf_counter()
+        problems = check(args.articles, work)
+        result["check-bulk"] = {"articles": args.articles, "problems": problems,
+                                "seconds": time.perf_counter() - start}
+        print(f"store_fetch and bulk builds of {args.articles} articles: "
+              + ("the same" if not problems else "DIFFER:\n  " + "\n  ".join(problems)))
+        if problems:
+            save_json(args.json or ROOT / "bench" / "out" / "archive_scale-check-bulk.json", result)
+            return 1
     if args.what == "optimize":
         result["optimize"] = optimize(args.db)
     if args.what in ("fts", "all"):
         result["fts"] = fts(args.db, args.repeats)
     if args.what in ("search", "all"):
         runs = [int(c) or None for c in args.candidates.split(",")] if args.candidates else None
-        result["search"] = search_latency(args.db, args.repeats, runs)
+        start = time.perf_counter()
+        result["search"] = search_latency(args.db, args.repeats, runs, time_limit=args.time_limit)
+        result["search"]["seconds"] = time.perf_counter() - start
+        print(f"search benchmark: {result['search']['seconds']:.0f} s")
     if args.what in ("export", "all"):
         result["export"] = export(args.db, args.formats.split(","), work, runs=args.runs, cold=args.cold,
                                   workers=args.workers.split(",") if args.workers else None)

@@ -15,7 +15,7 @@ from datasette.utils.asgi import Response
 from markupsafe import Markup
 
 from archive.bodies import BodyCodec
-from archive.search import snippet
+from archive.search import RANK_CANDIDATES, STEM_FTS, snippet
 from archive.stemming import stem_query
 
 
@@ -34,6 +34,32 @@ def prepare_connection(conn):
     # are computed by Python functions on each read connection.
     conn.create_function("stem_query", 1, _stem_query, deterministic=True)
     conn.create_function("stem_snippet", 3, _stem_snippet, deterministic=True)
+
+
+@hookimpl
+def extra_template_vars(request, database, datasette):
+    """``ranking_bounded`` on the stemmed-search page: the bound when the query has more
+    matches than it ranks (only the newest are ranked, as ``crawler search`` says too)."""
+    if request is None or request.path.rstrip("/").rsplit("/", 1)[-1] != "stemmed_search":
+        return {}
+    query = request.args.get("q")
+    if not query or not query.strip():
+        return {}
+    candidates = (datasette.plugin_config("crawler") or {}).get("rank_candidates", RANK_CANDIDATES)
+
+    def more_matches(conn: sqlite3.Connection) -> bool:
+        try:
+            return conn.execute(
+                f"SELECT 1 FROM {STEM_FTS} WHERE {STEM_FTS} MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET ?",
+                [_stem_query(query), candidates]).fetchone() is not None
+        except sqlite3.Error:  # a malformed query: the page shows the query's own error
+            return False
+
+    async def inner():
+        bounded = await datasette.get_database(database).execute_fn(more_matches)
+        return {"ranking_bounded": candidates if bounded else None}
+
+    return inner
 
 
 @hookimpl

@@ -26,17 +26,22 @@ TEMPLATES = Path(__file__).resolve().parent / "datasette_templates"
 INTERNAL_TABLES = ("neardup_signatures", "neardup_bands", "neardup_config",
                    "articles_stem_log", "stem_config", "articles_stem_fts")
 
-STEMMED_SEARCH_SQL = f"""select a.id, substr(a.published_at, 1, 10) as day, a.site, a.title, a.url,
+def stemmed_search_sql(candidates: int = RANK_CANDIDATES) -> str:
+    """The stemmed-search canned query, ranking at most the newest ``candidates`` matches."""
+    return f"""select a.id, substr(a.published_at, 1, 10) as day, a.site, a.title, a.url,
   stem_snippet(a.text, a.language, :q) as excerpt
 from (select rowid as id, rank from articles_stem_fts
       where articles_stem_fts match stem_query(:q)
-        -- as archive.search: with more matches, rank only the newest {RANK_CANDIDATES:,}
+        -- as archive.search: with more matches, rank only the newest {candidates:,}
         and rowid >= coalesce((select rowid from articles_stem_fts
           where articles_stem_fts match stem_query(:q) order by rowid desc limit 1
-          offset {RANK_CANDIDATES - 1}), 0)
+          offset {candidates - 1}), 0)
       order by rank limit 50) as top
 join articles a on a.id = top.id
 order by top.rank, a.id"""
+
+
+STEMMED_SEARCH_SQL = stemmed_search_sql()
 
 
 def canned_queries(path: Path = QUERIES_MD) -> dict[str, dict]:
@@ -58,8 +63,11 @@ def canned_queries(path: Path = QUERIES_MD) -> dict[str, dict]:
     return queries
 
 
-def build_metadata(database: str) -> dict:
-    """Datasette metadata for an archive served under the name ``database``."""
+def build_metadata(database: str, rank_candidates: int = RANK_CANDIDATES) -> dict:
+    """Datasette metadata for an archive served under the name ``database``.
+
+    ``rank_candidates``: the stemmed search ranks only the newest this many matches of a
+    query with more, and its page says so (crawler/datasette_plugin.py)."""
     tables = {name: {"hidden": True} for name in INTERNAL_TABLES}
     tables["articles"] = {
         "description": "One row per story. The search box takes the README's syntax "
@@ -84,7 +92,7 @@ def build_metadata(database: str) -> dict:
             "title": "stemmed search (every word form)",
             "description": "A bare Russian or Kazakh word finds its forms: «Мангистауская» "
                            "finds «Мангистауской области». Same syntax as the search box.",
-            "sql": STEMMED_SEARCH_SQL,
+            "sql": stemmed_search_sql(rank_candidates),
         },
     }
     queries.update(canned_queries())
@@ -99,6 +107,7 @@ def build_metadata(database: str) -> dict:
         "title": "News archive",
         "description_html": links,
         "databases": {database: {"tables": tables, "queries": queries, "description_html": links}},
+        "plugins": {"crawler": {"rank_candidates": rank_candidates}},
     }
 
 
@@ -111,7 +120,7 @@ SETTINGS = {
 }
 
 
-def make_datasette(db_path: str):
+def make_datasette(db_path: str, rank_candidates: int = RANK_CANDIDATES):
     from datasette.app import Datasette
     from datasette.plugins import pm
 
@@ -120,7 +129,7 @@ def make_datasette(db_path: str):
     if not pm.is_registered(datasette_plugin):
         pm.register(datasette_plugin, name="crawler")
     name = Path(db_path).stem
-    return Datasette(files=[db_path], metadata=build_metadata(name), settings=SETTINGS,
+    return Datasette(files=[db_path], metadata=build_metadata(name, rank_candidates), settings=SETTINGS,
                      template_dir=str(TEMPLATES))
 
 

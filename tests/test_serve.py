@@ -57,3 +57,42 @@ def test_serve_refuses_a_busy_port_and_a_missing_archive(tmp_path):
     assert result.exit_code == 3 and f"cannot serve on 127.0.0.1:{port}" in result.output
     missing = CliRunner().invoke(cli, ["serve", "--db", str(tmp_path / "none.db")])
     assert missing.exit_code == 3 and "archive not found" in missing.output
+
+
+def _served_page(path, url, rank_candidates):
+    import asyncio
+
+    from crawler.serve import make_datasette
+
+    async def get():
+        ds = make_datasette(str(path), rank_candidates=rank_candidates)
+        return await ds.client.get(url)
+
+    response = asyncio.run(get())
+    assert response.status_code == 200
+    return response.text
+
+
+def test_served_stemmed_search_says_when_only_the_newest_matches_were_ranked(tmp_path):
+    from urllib.parse import quote
+
+    path = tmp_path / "archive.db"
+    with Archive(path) as arc:
+        for i in range(4):
+            region = "Мангистауской" if i else "Павлодарской"
+            arc.store_article({"url": f"https://a.kz/{i}", "site": "a.kz", "title": f"Встреча {i}",
+                               "language": "ru",
+                               "text": f"Аким {region} области встретился с жителями.",
+                               "content_hash": f"h{i}", "published_at": "2025-09-12T10:00:00+05:00"},
+                              page_id=None, crawl_id=None, seen_at="2025-09-12T05:00:00+00:00")
+    many = "/archive/stemmed_search?q=" + quote("области")  # all 4 match
+    few = "/archive/stemmed_search?q=" + quote("Мангистауская")  # 3 match
+    page = _served_page(path, many, rank_candidates=3)
+    assert 'id="ranking-bounded"' in page and "best of the newest 3" in page
+    assert set(re.findall(r"https://a\.kz/\d", page)) == {"https://a.kz/1", "https://a.kz/2", "https://a.kz/3"}
+    for url in (few, "/archive/stemmed_search"):  # not more matches than ranked; the empty box
+        page = _served_page(path, url, rank_candidates=3)
+        assert 'id="ranking-bounded"' not in page
+    assert len(set(re.findall(r"https://a\.kz/\d", _served_page(path, few, rank_candidates=3)))) == 3
+    # The default bound is the one `crawler search` uses.
+    assert 'id="ranking-bounded"' not in _served_page(path, many, rank_candidates=10_000)

@@ -61,10 +61,11 @@ def serve(articles: int, delays: list[float]) -> None:
     servers = []
     for i, delay in enumerate(delays):
         arrivals: list[float] = []
+        in_flight = {"now": 0, "max": 0, "lock": threading.Lock()}
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
-            wait, log = delay, arrivals
+            wait, log, flight = delay, arrivals, in_flight
 
             def log_message(self, *args):
                 pass
@@ -80,10 +81,16 @@ def serve(articles: int, delays: list[float]) -> None:
                     body = f'<?xml version="1.0"?><urlset xmlns="{NS}">{rows}</urlset>'.encode()
                 elif self.path.startswith("/n/"):
                     self.log.append(time.time())
+                    with self.flight["lock"]:
+                        self.flight["now"] += 1
+                        self.flight["max"] = max(self.flight["max"], self.flight["now"])
                     time.sleep(self.wait)
+                    with self.flight["lock"]:
+                        self.flight["now"] -= 1
                     body, ctype = article_html(base, int(self.path.strip("/").split("-")[-1])), "text/html; charset=utf-8"
                 elif self.path == "/__stats":
-                    body, ctype = json.dumps(self.log).encode(), "application/json"
+                    body, ctype = json.dumps({"arrivals": self.log, "max_in_flight": self.flight["max"]}).encode(), \
+                        "application/json"
                 else:
                     body, ctype, status = b"<html><body>no</body></html>", "text/html", 404
                 self.send_response(status)
@@ -107,12 +114,13 @@ class Sites:
                                      cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         self.urls = self.proc.stdout.readline().split()
 
-    def arrivals(self) -> list[float]:
-        times = []
+    def stats(self) -> list[dict]:
+        """Each site's article arrival times and the most article requests it served at once."""
+        out = []
         for url in self.urls:
             with urllib.request.urlopen(url + "/__stats", timeout=10) as r:
-                times.extend(json.loads(r.read()))
-        return sorted(times)
+                out.append(json.loads(r.read()))
+        return out
 
     def close(self):
         self.proc.stdin.close()
@@ -159,9 +167,9 @@ def crawler(*args: str, log) -> subprocess.Popen:
     return subprocess.Popen([PYTHON, "-m", "crawler", *args], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
 
 
-def settings(concurrency: int) -> list[str]:
+def settings(concurrency: int, per_domain: int = 4) -> list[str]:
     # EXTRACTION_WORKERS=0: each worker is one process, standing for one small host
-    pairs = {"CONCURRENT_REQUESTS": concurrency, "CONCURRENT_REQUESTS_PER_DOMAIN": 4, "DOWNLOAD_DELAY": 0,
+    pairs = {"CONCURRENT_REQUESTS": concurrency, "CONCURRENT_REQUESTS_PER_DOMAIN": per_domain, "DOWNLOAD_DELAY": 0,
              "AUTOTHROTTLE_ENABLED": "false", "RETRY_TIMES": 1, "EXTRACTION_WORKERS": 0}
     return [x for k, v in pairs.items() for x in ("--set", f"{k}={v}")]
 
@@ -174,7 +182,7 @@ def wait_for(condition, timeout: float) -> None:
         time.sleep(0.05)
 
 
-def scaling_run(workers: int, articles: int, concurrency: int, work: Path) -> dict:
+def scaling_run(workers: int, articles: int, concurrency: int, work: Path, per_domain: int = 4) -> dict:
     delays = [0.1 + 0.2 * i / (SITES - 1) for i in range(SITES)]
     redis_server = Redis(work / "redis")
     sites = Sites(articles, delays)
@@ -185,19 +193,21 @@ def scaling_run(workers: int, articles: int, concurrency: int, work: Path) -> di
                  for _ in range(workers)]
         time.sleep(3)  # the workers' imports, before the run exists
         writer = crawler("crawl", *(u + "/" for u in sites.urls), "--db", str(db), "--redis", redis_server.url,
-                         "--local-workers", "0", "-q", *settings(concurrency), log=log)
+                         "--local-workers", "0", "-q", *settings(concurrency, per_domain), log=log)
         wait_for(lambda: redis_server.client.exists("crawler:run"), 120)
         cpu_start = cpu_seconds(writer.pid)
         cpu_end = cpu_start
         # the workers' CPU from the same moment (their start-up before it is not counted)
         w_start = {p.pid: cpu_seconds(p.pid) for p in procs}
         w_end = dict(w_start)
+        samples = []  # (time.time(), the workers' CPU so far): their CPU while articles arrive
         while writer.poll() is None:
             for p in procs:
                 try:
                     w_end[p.pid] = cpu_seconds(p.pid)
                 except OSError:
                     pass
+            samples.append((time.time(), sum(w_end.values())))
             try:
                 cpu_end = cpu_seconds(writer.pid)
             except OSError:
@@ -206,7 +216,10 @@ def scaling_run(workers: int, articles: int, concurrency: int, work: Path) -> di
         rc = writer.wait()
         for p in procs:
             p.wait(60)
-        times = sites.arrivals()
+        site_stats = sites.stats()
+        arrivals_by_site = [st["arrivals"] for st in site_stats]
+        times = sorted(t for site in arrivals_by_site for t in site)
+        commands = {k.split("_", 1)[1]: v["calls"] for k, v in redis_server.client.info("commandstats").items()}
         stored = __import__("sqlite3").connect(db).execute("select count(*) from articles").fetchone()[0]
     finally:
         log.close()
@@ -214,12 +227,26 @@ def scaling_run(workers: int, articles: int, concurrency: int, work: Path) -> di
         redis_server.close()
     n = len(times)
     lo, hi = times[n // 10], times[(9 * n) // 10]
-    return {"workers": workers, "rc": rc, "articles_fetched": n, "articles_stored": stored,
+
+    def cpu_at(t: float) -> float:
+        return next((c for when, c in samples if when >= t), samples[-1][1] if samples else 0.0)
+
+    mid_cpu = cpu_at(hi) - cpu_at(lo)
+    per_site = [sorted(t) for t in arrivals_by_site]
+    return {"workers": workers, "per_domain": per_domain, "rc": rc, "articles_fetched": n, "articles_stored": stored,
             "rate": round((n - 1) / (times[-1] - times[0]), 2),
             "rate_mid": round(((9 * n) // 10 - n // 10) / (hi - lo), 2),
             "writer_cpu_s": round(cpu_end - cpu_start, 3),
             "writer_cpu_ms_per_article": round(1000 * (cpu_end - cpu_start) / max(1, stored), 2),
             "workers_cpu_ms_per_article": round(1000 * sum(w_end[k] - w_start[k] for k in w_start) / max(1, n), 2),
+            # the same over the middle 80 % of the arrivals: without each worker's start and end
+            "workers_cpu_ms_per_article_mid": round(1000 * mid_cpu / max(1, (9 * n) // 10 - n // 10), 2),
+            # Redis commands per article fetched (all clients): the cost of asking for work
+            "redis_calls_per_article": {k: round(v / max(1, n), 2) for k, v in sorted(commands.items())
+                                        if v >= n / 10},
+            # the sites in the order the frontier drained them: (first, last) article, s from the first
+            "max_in_flight_per_site": max(st["max_in_flight"] for st in site_stats),
+            "sites_from_to": [(round(t[0] - times[0], 1), round(t[-1] - times[0], 1)) for t in per_site if t],
             "loadavg_1min": os.getloadavg()[0]}
 
 
@@ -264,6 +291,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--articles", type=int, default=30, help="articles per site")
     p.add_argument("--concurrency", type=int, default=2, help="CONCURRENT_REQUESTS of each worker")
     p.add_argument("--workers", default="1,2,4")
+    p.add_argument("--per-domain", type=int, default=4,
+                   help="CONCURRENT_REQUESTS_PER_DOMAIN, shared by all workers (the politeness limit)")
     p.add_argument("--queued", type=int, default=5000)
     a = p.parse_args(argv)
     if a.serve is not None:
@@ -275,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
         for r in range(a.rounds):
             order = counts if r % 2 == 0 else counts[::-1]
             for w in order:
-                res = scaling_run(w, a.articles, a.concurrency, Path(tmp) / f"r{r}w{w}")
+                res = scaling_run(w, a.articles, a.concurrency, Path(tmp) / f"r{r}w{w}", a.per_domain)
                 res["round"] = r
                 print(json.dumps(res), flush=True)
                 runs.append(res)
@@ -286,7 +315,8 @@ def main(argv: list[str] | None = None) -> int:
     for w in counts if runs else []:
         mine = [r for r in runs if r["workers"] == w]
         summary[w] = {k: statistics.median(r[k] for r in mine)
-                      for k in ("rate", "rate_mid", "writer_cpu_ms_per_article", "workers_cpu_ms_per_article")}
+                      for k in ("rate", "rate_mid", "writer_cpu_ms_per_article", "workers_cpu_ms_per_article",
+                                "workers_cpu_ms_per_article_mid")}
     base = summary.get(counts[0])
     for w in counts if base else []:
         summary[w]["vs_linear"] = round(summary[w]["rate"] / (base["rate"] * w / counts[0]), 2)

@@ -716,6 +716,12 @@ def run_worker(redis_url: str, *, exit_when_idle: bool = False, log_level: str =
         except redis.RedisError as exc:
             raise RedisUnavailable(f"Redis at {redis_url} went away: {exc}") from exc
     settings = worker_settings(run, redis_url, exit_when_idle, log_level)
+    if settings.get("EXTRACTION_WORKERS") not in (None, "") and settings.getint("EXTRACTION_WORKERS") == 0:
+        # Extracting in this process: warm before the first lease, not on the first page
+        # with leases, slots and the event loop held (a pool warms in its fork server).
+        from crawler.warm_up import warm
+
+        warm()
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(settings.get("CRAWL_SPIDER"))
     process.crawl(crawler)

@@ -21,7 +21,8 @@ other requests go on meanwhile.
 :class:`DiscoveryCheckMiddleware` (a spider middleware) looks at every sitemap and feed before
 the spider parses it: a gzip file inflating beyond ``DOWNLOAD_MAXSIZE`` is refused (the
 request's errback records it), a document declaring entities or an external DTD, or one that
-is not well-formed XML, is reported and counted as a discovery error.  The parsers used later
+is not well-formed XML, is reported and counted as a discovery error (a sitemap's
+well-formedness by the spider's own streamed parse, as it reads it).  The parsers used later
 never expand entities nor touch the network, so what can still be read is used.
 """
 
@@ -261,14 +262,17 @@ def inflate_capped(data: bytes, max_size: int) -> bytes:
     return out.getvalue()
 
 
-def xml_problems(body: bytes) -> list[str]:
-    """What is wrong with an XML discovery document: entities, external DTD, not well-formed."""
+def xml_problems(body: bytes, *, parse: bool = True) -> list[str]:
+    """What is wrong with an XML discovery document: entities, external DTD, not well-formed
+    (that last one only with ``parse``: it reads the whole document)."""
     problems = []
     head = body[:65536]
     if _ENTITY_DECL.search(head):
         problems.append("declares XML entities (not expanded)")
     if _EXTERNAL_DTD.search(head):
         problems.append("refers to an external DTD (not loaded)")
+    if not parse:
+        return problems
     try:
         # A streaming parse with the same safety as the real parsers, just to find errors.
         for _, element in etree.iterparse(BytesIO(body), events=("end",), resolve_entities=False,
@@ -277,6 +281,14 @@ def xml_problems(body: bytes) -> list[str]:
     except etree.XMLSyntaxError as exc:
         problems.append(f"not well-formed XML ({exc.msg})")
     return problems
+
+
+def report_xml_problems(crawler, kind: str, url: str, problems: list[str]) -> None:
+    """One warning and the discovery error counts for a hostile or broken document."""
+    stats = crawler.stats
+    stats.inc_value("discovery/errors")
+    stats.inc_value("discovery/hostile_documents")
+    logger.warning("%s %s %s; using what could be read safely", kind, url, ", ".join(problems))
 
 
 class DiscoveryCheckMiddleware:
@@ -300,11 +312,12 @@ class DiscoveryCheckMiddleware:
             body = inflate_capped(body, max_size)  # HostileDocument goes to the errback
         if body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] != b"<":
             return None  # not XML at all: the spider's own checks report it
+        if kind == "sitemap":
+            # Checked by the spider's own streamed parse (SitemapStream.problems): a second
+            # full parse here, before it, would hold back the first article requests and
+            # double the parsing of every sitemap.
+            return None
         problems = xml_problems(body)
         if problems:
-            stats = self.crawler.stats
-            stats.inc_value("discovery/errors")
-            stats.inc_value("discovery/hostile_documents")
-            logger.warning("%s %s %s; using what could be read safely", kind, response.url,
-                           ", ".join(problems))
+            report_xml_problems(self.crawler, kind, response.url, problems)
         return None

@@ -61,6 +61,15 @@ class SitemapStream:
             if "loc" in entry:
                 yield entry
 
+    def problems(self) -> list[str]:
+        """Why the body is not well-formed XML, once the entries are read (the parse
+        recovers from errors; what could be read was given)."""
+        errors = [e for e in self._events.error_log if e.level >= etree.ErrorLevels.ERROR]
+        if not errors:
+            return []
+        e = errors[0]
+        return [f"not well-formed XML ({e.message}, line {e.line}, column {e.column})"]
+
 
 def sitemap_locations(spider, response, site: str | None) -> Iterator[tuple[str, str]]:
     """``("sitemap", url)`` and ``("url", url)`` pairs of a robots.txt or sitemap response, as

@@ -41,7 +41,7 @@ from crawler.discovery import link_kind, listing_date
 from crawler.incremental import parse_lastmod
 from crawler.items import FetchedPage
 from crawler.known_urls import KnownUrlMiddleware
-from crawler.middlewares import RETRY_NOTE, describe_failure
+from crawler.middlewares import RETRY_NOTE, describe_failure, report_xml_problems, xml_problems
 from crawler.profiles import SiteProfile, crawl_profiles
 from crawler.sitemap_pacer import SitemapPacer
 from crawler.sitemap_stream import SitemapStream
@@ -194,6 +194,10 @@ class NewsSpider(Spider):
                                                  lastmod=entry.get("lastmod"))
             else:
                 yield from self._listed_candidate(safe_url_string(loc), site, "sitemap", entry.get("lastmod"))
+        # after the one streamed parse (DiscoveryCheckMiddleware leaves sitemaps to it)
+        problems = xml_problems(body, parse=False) + sitemap.problems()
+        if problems:
+            report_xml_problems(self.crawler, "sitemap", response.url, problems)
 
     def _hold_sitemap(self, site: str, url: str) -> None:
         # priority 1: once released, fetched before the article requests already queued

@@ -30,13 +30,13 @@ def stemmed_search_sql(candidates: int = RANK_CANDIDATES) -> str:
     """The stemmed-search canned query, ranking at most the newest ``candidates`` matches."""
     return f"""select a.id, substr(a.published_at, 1, 10) as day, a.site, a.title, a.url,
   stem_snippet(a.text, a.language, :q) as excerpt
-from (select rowid as id, rank from articles_stem_fts
+from (select rowid as id, bm25(articles_stem_fts) as rank from articles_stem_fts
       where articles_stem_fts match stem_query(:q)
         -- as archive.search: with more matches, rank only the newest {candidates:,}
         and rowid >= coalesce((select rowid from articles_stem_fts
           where articles_stem_fts match stem_query(:q) order by rowid desc limit 1
           offset {candidates - 1}), 0)
-      order by rank limit 50) as top
+      order by rank, rowid limit 50) as top
 join articles a on a.id = top.id
 order by top.rank, a.id"""
 

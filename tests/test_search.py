@@ -180,6 +180,23 @@ def test_many_matches_rank_only_the_newest_candidates(arc):
     assert [h.id for h in search(arc.db, "форум", candidates=10)] == ids  # fewer matches: exact
 
 
+def test_ranking_is_fts5_rank_order_and_scores(arc):
+    """search sorts bm25() itself (cheaper than FTS5's ORDER BY rank at scale): the same
+    scores and the same order as ``ORDER BY rank`` on both indexes."""
+    words = ["форум", "область", "школа", "ремонт", "Астана"]
+    for n in range(60):
+        text = " ".join(words[(n * k) % 5] for k in range(1, 4 + n % 7)) + f" номер {n}"
+        store(arc, f"https://example.kz/r{n}", text, title=words[n % 5])
+    for stemmed, table in ((False, "articles_fts"), (True, STEM_FTS)):
+        for query in ("форум", "школ* OR ремонт*", '"форум область"', "Астана NOT школа"):
+            match = stem_query(query) if stemmed else query
+            own = arc.db.execute(f"SELECT rowid, rank FROM {table} WHERE {table} MATCH ? ORDER BY rank",
+                                 [match]).fetchall()
+            hits = search(arc.db, query, stemmed=stemmed, limit=1000, candidates=None, snippets=False)
+            assert own, (query, stemmed)
+            assert sorted((r, rowid) for rowid, r in own) == [(h.rank, h.id) for h in hits]
+
+
 def test_writes_inside_a_callers_transaction_are_indexed_before_it_commits(arc):
     arc.db.execute("BEGIN IMMEDIATE")
     one = store(arc, "https://example.kz/1", "Учителя школы организовали субботник.").id

@@ -85,11 +85,11 @@ def serve(total: int) -> None:
     server.serve_forever()
 
 
-def one_run(total: int, mode: str, seconds: int, work: Path) -> dict:
+def one_run(total: int, mode: str, seconds: int, work: Path, run: int = 0) -> dict:
     site = subprocess.Popen([PYTHON, "-m", "bench.frontier_memory", "--serve", str(total)], cwd=ROOT,
                             stdout=subprocess.PIPE, text=True)
     url = site.stdout.readline().strip()
-    db = work / f"{mode}-{total}.db"
+    db = work / f"{mode}-{total}-{run}.db"  # a fresh archive per run, never a resume
     fast = ["--set", "AUTOTHROTTLE_ENABLED=false", "--set", "DOWNLOAD_DELAY=0",
             "--set", "CONCURRENT_REQUESTS_PER_DOMAIN=16", "--set", "ROBOTSTXT_OBEY=true"]
     if mode == "frontier":
@@ -111,6 +111,14 @@ def one_run(total: int, mode: str, seconds: int, work: Path) -> dict:
             "peak_rss_mb": round(run.peak_rss_sum / 2**20, 1), "first_article_s": round(first[0] - started, 2) if first else None,
             "pages": pages, "wall_s": round(run.wall, 1), "cpu_s": round(run.cpu, 1), "returncode": run.returncode,
             "loadavg_before": run.loadavg_before, "stderr_tail": err[-300:]}
+
+
+def _median_or_none(values: list) -> str:
+    seen = [v for v in values if v is not None]
+    if not seen:
+        return "never"
+    missing = f" ({len(values) - len(seen)} runs without one)" if len(seen) < len(values) else ""
+    return f"{statistics.median(seen):.2f} s{missing}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -135,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         for r in range(args.runs):
             for mode in args.modes.split(","):  # interleaved
                 for total in map(int, args.sizes.split(",")):
-                    res = one_run(total, mode, args.seconds, Path(tmp))
+                    res = one_run(total, mode, args.seconds, Path(tmp), r)
                     res["run"] = r
                     print(json.dumps({k: v for k, v in res.items() if k != "stderr_tail"}), flush=True)
                     results.append(res)
@@ -146,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         for total in map(int, args.sizes.split(",")):
             rs = [r for r in results if r["mode"] == mode and r["urls"] == total]
             print(f"{mode:9} {total:>9,} URLs: peak PSS median {statistics.median(r['peak_pss_mb'] for r in rs):.0f} MB, "
-                  f"first article {statistics.median(r['first_article_s'] or -1 for r in rs):.2f} s, "
+                  f"first article {_median_or_none([r['first_article_s'] for r in rs])}, "
                   f"pages {statistics.median(r['pages'] for r in rs):.0f}")
     return 0
 

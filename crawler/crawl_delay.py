@@ -45,11 +45,12 @@ def robots_crawl_delay(body: str | bytes, user_agent: str) -> float | None:
     return float(delay) if delay else None
 
 
-def capped_crawl_delay(delay: float, cap: float, site: str) -> float:
-    """``delay`` cut to ``cap`` (0: no cap), saying so once for the site."""
+def capped_crawl_delay(delay: float, cap: float, site: str, *, say: bool = True) -> float:
+    """``delay`` cut to ``cap`` (0: no cap), saying so (``say``) for the site."""
     if cap > 0 and delay > cap:
-        logger.warning("robots.txt of %s asks Crawl-delay %g s; held to ROBOTSTXT_CRAWL_DELAY_MAX %g s",
-                       site, delay, cap)
+        if say:
+            logger.warning("robots.txt of %s asks Crawl-delay %g s; held to ROBOTSTXT_CRAWL_DELAY_MAX %g s",
+                           site, delay, cap)
         return cap
     return delay
 
@@ -82,11 +83,11 @@ class CrawlDelayMiddleware:
         delay = robots_crawl_delay(response.body, self.user_agent)
         if delay:
             slot = self.crawler.engine.downloader.get_slot_key(request)
-            if slot not in self.delays:
-                delay = capped_crawl_delay(delay, self.cap, slot)
+            first = slot not in self.delays
+            self.delays[slot] = delay = capped_crawl_delay(delay, self.cap, slot, say=first)
+            if first:
                 logger.info("robots.txt of %s: Crawl-delay %g s", slot, delay)
                 self.crawler.stats.set_value(f"robotstxt/crawl_delay/{slot}", delay)
-            self.delays[slot] = min(delay, self.cap) if self.cap > 0 else delay
             self._hold(request)
         return response
 
